@@ -1,0 +1,37 @@
+"""Shared fixtures: a running emulator per test session (and per xdist worker)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.emulator import EmulatorProcess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_STATE = os.path.join(ROOT, "tests", "emulator", "states", "default.yml")
+
+CONTOSO = "11111111-1111-4111-8111-111111111111"
+SUBSCRIPTION = "22222222-2222-4222-8222-222222222222"
+OPERATOR = {
+    "client_id": "aaaaaaaa-0000-4000-8000-000000000001",
+    "object_id": "aaaaaaaa-0000-4000-8000-0000000000a1",
+    "secret": "Em9-operator-Secret.contoso~0001",
+}
+AUDITOR = {
+    "client_id": "aaaaaaaa-0000-4000-8000-000000000002",
+    "object_id": "aaaaaaaa-0000-4000-8000-0000000000a2",
+    "secret": "Em9-auditor-Secret.contoso~0002",
+}
+
+
+@pytest.fixture(scope="session")
+def emulator_process(tmp_path_factory):
+    with EmulatorProcess(DEFAULT_STATE, workdir=str(tmp_path_factory.mktemp("emulator"))) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(emulator_process):
+    """The session's emulator, reset to the default state (log and faults cleared)."""
+    emulator_process.reset()
+    yield emulator_process
