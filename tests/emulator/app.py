@@ -120,7 +120,7 @@ async def service_middleware(request: web.Request, handler):
                 "request_body": None if is_token else _json_or_none(request_text),
                 "response_body": None
                 if is_token or response is None
-                else _json_or_none(getattr(response, "text", None)),
+                else _json_or_none(response.body.decode("utf-8") if isinstance(response.body, bytes) else None),
             }
         )
 
@@ -131,11 +131,12 @@ def _throttled(request, kind, emu) -> web.Response:
         return responses.graph_error(request, 429, "TooManyRequests", "Too many requests.", headers=headers)
     if kind == "entra":
         return responses.entra_error(429, "temporarily_unavailable", 50196, "The server is throttling requests.")
+    operation = "Read" if request.method == "GET" else "Write"
     return responses.arm_error(
         429,
         "TooManyRequests",
         "The request is being throttled as the limit has been reached for operation type - "
-        "Write_ObservationWindow_00:05:00. For more information, refer to - https://aka.ms/srpthrottlinglimits",
+        f"{operation}_ObservationWindow_00:05:00. For more information, refer to - https://aka.ms/srpthrottlinglimits",
         headers=headers,
     )
 

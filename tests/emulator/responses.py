@@ -21,8 +21,9 @@ def now_iso(precise: bool = True) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _dump(body) -> str:
-    return json.dumps(body, separators=(",", ":"))
+def _dump(body) -> bytes:
+    # bytes, not text: aiohttp would append a charset to the exact content types the services use
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
 
 def arm(body, status: int = 200, *, storage: bool = False, headers: dict | None = None) -> web.Response:
@@ -40,7 +41,7 @@ def arm(body, status: int = 200, *, storage: bool = False, headers: dict | None 
     hdrs.update(headers or {})
     if body is None:
         return web.Response(status=status, headers=hdrs)
-    return web.Response(status=status, text=_dump(body), headers={**hdrs, "Content-Type": STORAGE_JSON if storage else ARM_JSON})
+    return web.Response(status=status, body=_dump(body), headers={**hdrs, "Content-Type": STORAGE_JSON if storage else ARM_JSON})
 
 
 def arm_error(status: int, code: str, message: str, *, storage: bool = False, headers: dict | None = None) -> web.Response:
@@ -58,7 +59,7 @@ def graph(body, status: int = 200, headers: dict | None = None) -> web.Response:
     if body is None:
         return web.Response(status=status, headers=hdrs)
     hdrs["OData-Version"] = "4.0"
-    return web.Response(status=status, text=_dump(body), headers={**hdrs, "Content-Type": GRAPH_JSON})
+    return web.Response(status=status, body=_dump(body), headers={**hdrs, "Content-Type": GRAPH_JSON})
 
 
 def graph_error(request: web.Request, status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
@@ -76,7 +77,7 @@ def graph_error(request: web.Request, status: int, code: str, message: str, head
     }
     hdrs = {"Cache-Control": "no-cache", "request-id": request_id, "Strict-Transport-Security": "max-age=31536000"}
     hdrs.update(headers or {})
-    return web.Response(status=status, text=_dump(body), headers={**hdrs, "Content-Type": "application/json"})
+    return web.Response(status=status, body=_dump(body), headers={**hdrs, "Content-Type": "application/json"})
 
 
 def entra(body, status: int = 200) -> web.Response:
@@ -87,7 +88,7 @@ def entra(body, status: int = 200) -> web.Response:
         "x-ms-request-id": str(uuid.uuid4()),
         "x-ms-ests-server": "emulator",
     }
-    return web.Response(status=status, text=_dump(body), headers={**hdrs, "Content-Type": ARM_JSON})
+    return web.Response(status=status, body=_dump(body), headers={**hdrs, "Content-Type": ARM_JSON})
 
 
 def entra_error(status: int, error: str, aadsts: int, description: str) -> web.Response:
