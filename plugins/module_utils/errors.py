@@ -1,0 +1,288 @@
+# Copyright: V7 platform integrations team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One error type for everything that goes wrong talking to Azure, with messages that say what
+failed, on which resource, and what to do; and the scrubbing that keeps tokens out of them."""
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+# Three base64url parts joined by dots. A JWT header always starts with "eyJ" ('{"'); the
+# second pattern catches other long three-part tokens without touching host names.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_LONG_THREE_PART = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{16,}")
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+_SECRET_FIELDS = re.compile(
+    r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
+)
+REDACTED = "<redacted>"
+
+_AADSTS = re.compile(r"\bAADSTS\d+\b")
+_OAUTH_CODES = ("invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request")
+
+_ROLE_HINT = (
+    "The signed-in identity has no role on this scope that allows the action: grant it one "
+    "(to create or delete role assignments it needs Owner, User Access Administrator or Role "
+    "Based Access Control Administrator on the scope)."
+)
+_GRAPH_HINT = (
+    "The signed-in identity may not manage service principals in Microsoft Graph: grant it the "
+    "Graph application permission Application.ReadWrite.All (with admin consent), or the "
+    "directory role Cloud Application Administrator or Application Administrator."
+)
+_SIGN_IN_HINT = (
+    "Sign-in was refused: check client_id (AZURE_CLIENT_ID), secret (AZURE_SECRET or "
+    "AZURE_CLIENT_SECRET) and tenant (AZURE_TENANT or AZURE_TENANT_ID), and that the secret has "
+    "not expired."
+)
+_TLS_HINT = (
+    "TLS certificate verification failed: set ca_bundle (or REQUESTS_CA_BUNDLE) to the CA that "
+    "signed the endpoint's certificate."
+)
+
+HINTS: dict[str, str] = {
+    "AuthorizationFailed": _ROLE_HINT,
+    "Authorization_RequestDenied": _GRAPH_HINT,
+    "invalid_client": _SIGN_IN_HINT,
+    "unauthorized_client": _SIGN_IN_HINT,
+    "AADSTS7000215": _SIGN_IN_HINT,
+    "AADSTS7000222": _SIGN_IN_HINT,
+    "AADSTS700016": (
+        "The application (client_id / AZURE_CLIENT_ID) was not found in the tenant: check "
+        "client_id and tenant (AZURE_TENANT or AZURE_TENANT_ID)."
+    ),
+    "AADSTS90002": "The tenant was not found: check tenant (AZURE_TENANT or AZURE_TENANT_ID) and cloud_environment.",
+    "AADSTS700027": "The client certificate was refused: check client_certificate_path and that it is registered on the app.",
+    "SubscriptionNotFound": (
+        "The subscription {resource} does not exist or the identity cannot see it: check "
+        "subscription_id (AZURE_SUBSCRIPTION_ID)."
+    ),
+    "InvalidSubscriptionId": "Check subscription_id (AZURE_SUBSCRIPTION_ID): it must be a subscription GUID.",
+    "ResourceGroupNotFound": "The resource group {resource} was not found in this subscription: check its name and subscription_id.",
+    "ResourceNotFound": "{resource_cap} was not found: check its name, resource group and subscription_id.",
+    "StorageAccountNotFound": "The storage account {resource} was not found: check its name, resource group and subscription_id.",
+    "InvalidAuthenticationToken": "Azure refused the token: check that cloud_environment matches the tenant's cloud.",
+    "InvalidAuthenticationTokenTenant": "The token is for another tenant than the subscription's: set tenant (AZURE_TENANT) to the subscription's tenant.",
+    "ExpiredAuthenticationToken": "The token expired: run the task again.",
+    "TooManyRequests": "Azure is throttling the caller: raise api_retries / api_retry_backoff_max or run fewer forks.",
+    "CredentialUnavailable": (
+        "No credential was available: set client_id, secret and tenant (AZURE_CLIENT_ID, "
+        "AZURE_SECRET, AZURE_TENANT), run `az login` for auth_source=cli, or run on an Azure "
+        "host with a managed identity for auth_source=msi."
+    ),
+    "TLSVerificationFailed": _TLS_HINT,
+    "ServiceRequestError": "Could not reach the endpoint: check the network, proxy settings (HTTPS_PROXY) and cloud_environment.",
+    "ServiceResponseError": "The connection broke while reading the reply: run the task again, or raise api_timeout.",
+}
+
+
+def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """Remove anything token-shaped (and the given secret values) from text."""
+    for value in secrets:
+        if value:
+            text = text.replace(value, REDACTED)
+    text = _BEARER.sub(f"Bearer {REDACTED}", text)
+    text = _SECRET_FIELDS.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _JWT.sub(REDACTED, text)
+    return _LONG_THREE_PART.sub(REDACTED, text)
+
+
+class AzureApiError(Exception):
+    """The one error the client layer raises; str(err) is the whole message for the user."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        service_message: str | None = None,
+        described: bool = True,
+    ) -> None:
+        self.message = scrub(message)
+        self.status = status
+        self.code = code
+        self.service_message = scrub(service_message) if service_message else None
+        # False while the message still lacks the "Failed to <description>" that api_call adds.
+        self.described = described
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AzureConfigError(AzureApiError):
+    """Inconsistent or missing settings, found before any request is sent."""
+
+    def __init__(self, message: str, code: str = "InvalidConfiguration") -> None:
+        super().__init__(message, code=code)
+
+
+def hint_for(code: str | None, resource: str | None = None) -> str | None:
+    template = HINTS.get(code or "")
+    if template is None:
+        return None
+    named = f"'{resource}'" if resource else "named in the message"
+    resource_cap = f"The resource '{resource}'" if resource else "The resource named in the message"
+    return template.format(resource=named, resource_cap=resource_cap)
+
+
+def describe(
+    description: str,
+    *,
+    code: str | None,
+    service_message: str | None,
+    status: int | None = None,
+    resource: str | None = None,
+) -> AzureApiError:
+    """Build 'Failed to <description>: <code>: <service message>. <what to do>'."""
+    parts = [f"Failed to {description}"]
+    detail = (service_message or "").strip()
+    if code and detail and not detail.startswith(code):
+        detail = f"{code}: {detail}"
+    elif code and not detail:
+        detail = code
+    if not detail and status:
+        detail = f"HTTP {status}"
+    message = f"{parts[0]}: {detail}" if detail else parts[0]
+    message = message.rstrip()
+    if not message.endswith("."):
+        message += "."
+    hint = hint_for(code, resource)
+    if hint:
+        message = f"{message} {hint}"
+    return AzureApiError(message, status=status, code=code, service_message=service_message)
+
+
+def parse_error_body(body: str | bytes | None) -> tuple[str | None, str | None]:
+    """(code, message) from an ARM, Graph or Entra error body; (None, None) if it has none."""
+    if not body:
+        return None, None
+    try:
+        doc = json.loads(body)
+    except (TypeError, ValueError):
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    err = doc.get("error") if isinstance(doc.get("error"), dict) else doc.get("odata.error")
+    if isinstance(err, dict):
+        message = err.get("message")
+        if isinstance(message, dict):  # the old AAD Graph shape: {"lang": ..., "value": ...}
+            message = message.get("value")
+        return err.get("code"), message
+    if isinstance(doc.get("error"), str):  # OAuth2 token endpoint
+        return doc["error"], doc.get("error_description")
+    return None, None
+
+
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        inner = getattr(current, "inner_exception", None)
+        current = inner if isinstance(inner, BaseException) else (current.__cause__ or current.__context__)
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    import ssl
+
+    for item in _exception_chain(exc):
+        if isinstance(item, ssl.SSLError):
+            return True
+        if type(item).__name__ == "SSLError":  # requests / urllib3 wrap ssl.SSLError
+            return True
+        text = str(item)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text or "certificate verify failed" in text:
+            return True
+    return False
+
+
+def _sign_in_code(text: str) -> str | None:
+    found = _AADSTS.search(text)
+    if found:
+        return found.group(0)
+    for code in _OAUTH_CODES:
+        if code in text:
+            return code
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def convert_exception(exc: BaseException, description: str, resource: str | None = None) -> AzureApiError | None:
+    """The AzureApiError for an azure-core / azure-identity exception, or None if exc is not one."""
+    if isinstance(exc, AzureApiError):
+        if exc.described:
+            return exc
+        return describe(description, code=exc.code, service_message=exc.service_message, status=exc.status, resource=resource)
+    try:
+        from azure.core import exceptions as core
+    except ImportError:  # pragma: no cover - the module fails earlier with a clear message
+        return None
+
+    if isinstance(exc, core.ClientAuthenticationError):
+        status = getattr(exc, "status_code", None)
+        text = str(getattr(exc, "message", None) or exc)
+        code = None
+        if getattr(exc, "response", None) is not None:
+            code, body_message = parse_error_body(_response_text(exc.response))
+            text = body_message or text
+        if is_tls_failure(exc):
+            code = "TLSVerificationFailed"
+        elif type(exc).__name__ == "CredentialUnavailableError" or "from the included credentials" in text:
+            code = "CredentialUnavailable"
+        code = code or _sign_in_code(text)
+        # azure-identity lists every attempted credential on its own line: keep them all.
+        return describe(description, code=code, service_message=" ".join(text.split()), status=status, resource=resource)
+
+    if isinstance(exc, core.HttpResponseError):
+        status = getattr(exc, "status_code", None)
+        odata = getattr(exc, "error", None)
+        code = getattr(odata, "code", None)
+        message = getattr(odata, "message", None)
+        if (not code or not message) and getattr(exc, "response", None) is not None:
+            body_code, body_message = parse_error_body(_response_text(exc.response))
+            code, message = code or body_code, message or body_message
+        if not code and status == 429:
+            code = "TooManyRequests"
+        message = message or getattr(exc, "reason", None) or _first_line(str(exc))
+        return describe(description, code=code, service_message=message, status=status, resource=resource)
+
+    if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
+        if is_tls_failure(exc):
+            code = "TLSVerificationFailed"
+        else:
+            code = type(exc).__name__
+        return describe(description, code=code, service_message=_first_line(str(exc)), resource=resource)
+    return None
+
+
+def _response_text(response) -> str | None:
+    try:
+        text = response.text
+        return text() if callable(text) else text
+    except Exception:  # noqa: BLE001 - a body we cannot read just means no code
+        return None
+
+
+@contextmanager
+def api_call(description: str, resource: str | None = None) -> Iterator[None]:
+    """Turn azure-core / azure-identity / Graph errors raised inside into AzureApiError.
+
+    `description` completes "Failed to ..."; `resource` names the resource in not-found hints.
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - anything not from Azure is re-raised as is
+        converted = convert_exception(exc, description, resource)
+        if converted is None:
+            raise
+        if converted is exc:
+            raise
+        raise converted from None

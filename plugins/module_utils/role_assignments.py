@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which storage roles V7's principal should hold, and what must change to get there.
+
+Pure functions only: no Azure SDK imports, so everything here is unit-tested without a network.
+Scopes and GUIDs are compared case-insensitively because ARM echoes them in whatever case it
+stored (for example ``resourcegroups`` instead of ``resourceGroups``).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Tuple
+
+READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+DELEGATOR = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a"
+
+ROLE_NAMES: dict[str, str] = {
+    READER: "Storage Blob Data Reader",
+    CONTRIBUTOR: "Storage Blob Data Contributor",
+    DELEGATOR: "Storage Blob Delegator",
+}
+
+# Fixed for ever: changing it would give every assignment this collection made a new name.
+NAME_NAMESPACE = uuid.UUID("b0f3164a-fd80-4a00-a645-21021d586797")
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Azure container names: 3-63 characters, lowercase letters, digits and hyphens, starting with a
+# letter or digit, every hyphen followed by a letter or digit (so no "--" and no trailing "-").
+_CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+_CONTAINER_SCOPE = re.compile(
+    r"/storageAccounts/([^/]+)/blobServices/default/containers/([^/]+)$", re.IGNORECASE
+)
+_ACCOUNT_SCOPE = re.compile(r"/storageAccounts/([^/]+)$", re.IGNORECASE)
+
+Key = Tuple[str, str]  # (normalised scope, lowercase role GUID)
+
+
+def is_guid(value: str) -> bool:
+    return isinstance(value, str) and bool(_GUID.fullmatch(value))
+
+
+def normalise_scope(scope: str) -> str:
+    return scope.rstrip("/").lower()
+
+
+def role_guid(role_definition_id: str) -> str:
+    """The GUID at the end of a role definition id, whether subscription-scoped or not."""
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def role_definition_id(subscription_id: str, guid: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+
+
+def assignment_name(scope: str, guid: str, principal_id: str) -> str:
+    """The same (scope, role, principal) always gets the same assignment name."""
+    seed = "|".join((normalise_scope(scope), guid.lower(), principal_id.lower()))
+    return str(uuid.uuid5(NAME_NAMESPACE, seed))
+
+
+def assignment_id(scope: str, name: str) -> str:
+    return f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    scope: str
+    role_definition_id: str
+    principal_id: str
+    id: str | None = None
+    name: str | None = None
+
+    @property
+    def role_guid(self) -> str:
+        return role_guid(self.role_definition_id)
+
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES.get(self.role_guid, self.role_guid)
+
+    @property
+    def key(self) -> Key:
+        return normalise_scope(self.scope), self.role_guid
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope,
+            "role_definition_id": self.role_definition_id,
+            "role_name": self.role_name,
+            "principal_id": self.principal_id,
+        }
+
+
+def from_api(obj: Any) -> Assignment:
+    """An Assignment from an SDK RoleAssignment (or anything with the same attributes)."""
+    return Assignment(
+        scope=obj.scope or "",
+        role_definition_id=obj.role_definition_id or "",
+        principal_id=obj.principal_id or "",
+        id=obj.id,
+        name=obj.name,
+    )
+
+
+def predicted(subscription_id: str, scope: str, guid: str, principal_id: str) -> Assignment:
+    """The assignment this collection creates for (scope, role), as ARM will name it."""
+    name = assignment_name(scope, guid, principal_id)
+    return Assignment(
+        scope=scope,
+        role_definition_id=role_definition_id(subscription_id, guid),
+        principal_id=principal_id,
+        id=assignment_id(scope, name),
+        name=name,
+    )
+
+
+def account_scope(subscription_id: str, resource_group: str, account: str) -> str:
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.Storage/storageAccounts/{account}"
+    )
+
+
+def container_scope(account: str, container: str) -> str:
+    """``account`` is the account scope."""
+    return f"{account}/blobServices/default/containers/{container}"
+
+
+def scopes(subscription_id: str, resource_group: str, account: str, containers: Iterable[str]) -> list[str]:
+    """The scopes this module manages: the account first, then each container once."""
+    acct = account_scope(subscription_id, resource_group, account)
+    return [acct] + [container_scope(acct, c) for c in dict.fromkeys(containers)]
+
+
+def desired(
+    subscription_id: str,
+    resource_group: str,
+    account: str,
+    containers: Iterable[str],
+    *,
+    write: bool,
+    delegator: bool,
+) -> set[tuple[str, str]]:
+    """(scope, role GUID) pairs V7 needs: data roles on each container, or on the account when no
+    container is listed; the Delegator on the account, since a user delegation key is account-wide."""
+    acct, *per_container = scopes(subscription_id, resource_group, account, containers)
+    data_scopes = per_container or [acct]
+    data_roles = [READER, CONTRIBUTOR] if write else [READER]
+    wanted = {(scope, guid) for scope in data_scopes for guid in data_roles}
+    if delegator:
+        wanted.add((acct, DELEGATOR))
+    return wanted
+
+
+def managed(current: Iterable[Assignment], managed_scopes: Iterable[str], principal_id: str) -> list[Assignment]:
+    """The assignments this module is responsible for: V7's three roles, held by this principal,
+    made exactly at one of the managed scopes (not inherited from above, not on a child)."""
+    in_scope = {normalise_scope(s) for s in managed_scopes}
+    principal = principal_id.lower()
+    return [
+        a
+        for a in current
+        if a.principal_id.lower() == principal and a.role_guid in ROLE_NAMES and a.key[0] in in_scope
+    ]
+
+
+def plan(
+    current: Iterable[Assignment],
+    wanted: set[tuple[str, str]],
+    *,
+    managed_scopes: Iterable[str],
+    principal_id: str,
+    exclusive: bool = True,
+    state: str = "present",
+) -> tuple[list[tuple[str, str]], list[Assignment]]:
+    """(to_create, to_delete). ``to_create`` holds (scope, role GUID) pairs; ``to_delete`` holds
+    existing assignments. Both are sorted so runs and diffs are stable."""
+    mine = managed(current, managed_scopes, principal_id)
+    if state == "absent":
+        return [], sorted(mine, key=_sort_key)
+    have = {a.key for a in mine}
+    wanted_keys = {(normalise_scope(scope), guid.lower()) for scope, guid in wanted}
+    to_create = sorted(
+        (pair for pair in wanted if (normalise_scope(pair[0]), pair[1].lower()) not in have),
+        key=lambda pair: (normalise_scope(pair[0]), pair[1].lower()),
+    )
+    to_delete = sorted((a for a in mine if a.key not in wanted_keys), key=_sort_key) if exclusive else []
+    return to_create, to_delete
+
+
+def _sort_key(a: Assignment) -> tuple[str, str, str]:
+    return a.key + ((a.id or "").lower(),)
+
+
+def short_scope(scope: str) -> str:
+    """``container photos`` / ``account acme1``; any other scope as it is."""
+    found = _CONTAINER_SCOPE.search(scope.rstrip("/"))
+    if found:
+        return f"container {found.group(2)}"
+    found = _ACCOUNT_SCOPE.search(scope.rstrip("/"))
+    if found:
+        return f"account {found.group(1)}"
+    return scope
+
+
+def describe(assignment: Assignment) -> str:
+    return f"{assignment.role_name} @ {short_scope(assignment.scope)}"
+
+
+def diff_text(assignments: Iterable[Assignment]) -> str:
+    """One sorted line per assignment, for Ansible's line diff."""
+    return "".join(f"{line}\n" for line in sorted(describe(a) for a in assignments))
+
+
+def validate_container_names(names: Iterable[str]) -> list[str]:
+    """The names Azure would reject, in the order given."""
+    return [name for name in names if not isinstance(name, str) or not _CONTAINER_NAME.fullmatch(name)]
+
+
+def retry_delays(timeout: float, first: float = 2.0, cap: float = 30.0) -> list[float]:
+    """Exponential back-off delays (first, 2*first, ... up to cap) whose sum is ``timeout``."""
+    delays: list[float] = []
+    left, delay = float(timeout), first
+    while left > 0:
+        step = min(delay, cap, left)
+        delays.append(step)
+        left -= step
+        delay *= 2
+    return delays

@@ -1,0 +1,298 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: v7_blob_cors
+short_description: Let V7 Darwin's web app reach a storage account's Blob service (CORS)
+description:
+  - Annotators' browsers load and upload files straight from the storage account, from V7's
+    origin, through signed URLs. This module makes the Blob service's CORS rules allow that, the
+    same as V7's guide does by hand with two C(az storage cors add) commands (one rule for GET,
+    one for PUT, origin U(https://darwin.v7labs.com), allowed headers C(*)).
+  - Uses the management plane only (ARM C(blobServices/default) GET and PUT), so it needs no
+    account key and works when shared-key access is disabled. The PUT sends only the C(cors)
+    property; other Blob service settings (soft delete, versioning, ...) are left as they are.
+  - The goal, not an exact rule list, decides whether anything changes. Azure picks the first
+    rule whose origins and methods match a request, and that rule must also allow the request's
+    headers. The goal is met when, for every wanted origin and method, that first rule allows the
+    wanted headers (a rule with C(*) headers allows any; header names match in any case; a rule
+    with origin C(*) or a matching wildcard such as C(https://*.v7labs.com) counts). Rules set by
+    hand with the guide's commands meet the default goal, so nothing changes and nothing is
+    duplicated.
+  - When something is missing, one rule is added, for the origins that miss anything and every
+    method any of them misses. It goes at the end, or just before an existing rule that would
+    otherwise catch V7's requests first without allowing them.
+  - The customer's other rules are never changed, dropped or reordered unless O(purge=true).
+  - Azure's limits (5 rules per service, 64 origins per rule, 256 characters per origin or
+    header, 64 header names and 2 prefixed headers per header list, 2 KB for all rule values
+    together, the allowed methods) are checked before anything is written; the error names the
+    limit and the rules in the way.
+  - Fails with a clear message for an account whose Blob service cannot carry CORS rules
+    (FileStorage, or a premium general-purpose account that holds page blobs only).
+version_added: 0.1.0
+options:
+  resource_group:
+    description: Resource group of the storage account.
+    type: str
+    required: true
+  storage_account:
+    description: Name of the storage account.
+    type: str
+    required: true
+  origins:
+    description:
+      - Origins V7's web app is served from. Each is C(*) or an http(s) origin (scheme, host,
+        optional port, no path); scheme and host are lowercased, and a trailing slash and a
+        default port are dropped, because that is how browsers send an origin.
+      - Other V7 hosts exist (for example U(https://darwin.irl.v7labs.com)).
+    type: list
+    elements: str
+    default: [https://darwin.v7labs.com]
+  methods:
+    description: HTTP methods to allow; uppercased. Among DELETE GET HEAD MERGE POST OPTIONS PUT PATCH CONNECT TRACE.
+    type: list
+    elements: str
+    default: [GET, PUT]
+  allowed_headers:
+    description:
+      - Request headers the browser may send. C(*) allows any; C(x-ms-meta-*) allows a prefix.
+      - An existing rule counts when it allows every header listed here.
+    type: list
+    elements: str
+    default: ['*']
+  exposed_headers:
+    description:
+      - Response headers the browser may show to V7's app. An existing rule counts when it
+        exposes every header listed here; the default asks for none.
+    type: list
+    elements: str
+    default: []
+  max_age_seconds:
+    description:
+      - How long browsers may cache a preflight answer, 0 to 2147483647 seconds.
+      - When not set, existing rules count whatever their max age, and a rule this module adds
+        gets 0, the same as C(az storage cors add) gives the guide's rules.
+      - When set, an existing rule counts only with exactly this max age.
+    type: int
+  state:
+    description:
+      - V(present) makes sure the origins are allowed.
+      - V(absent) takes the origins out of every rule; a rule that served only them goes, a rule
+        shared with other origins keeps the other origins. Rules with origin C(*) or a wildcard
+        origin are not V7's and stay; a warning says that they still let V7 in.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description:
+      - With V(present), keep only the rules the goal needs, so rules for other origins go. Rules
+        made only of wanted origins and methods that meet the goal (such as the guide's) stay.
+      - With V(absent), remove every CORS rule of the Blob service.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - v7labs.azure_storage.azure_auth
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Predicts the rules, the change and the limit errors; writes nothing.
+  diff_mode:
+    support: full
+    details: Shows the Blob service's CORS rules before and after.
+notes:
+  - Needs C(Microsoft.Storage/storageAccounts/read),
+    C(Microsoft.Storage/storageAccounts/blobServices/read) and C(.../blobServices/write) on the
+    account (for example the Storage Account Contributor role). No data-plane role or account key.
+  - An uppercase or trailing-slash spelling of V7's origin in an existing rule does not count as
+    allowing V7 (Microsoft documents the origin match as case-sensitive, and browsers send the
+    lowercase origin); V(absent) does take such spellings out.
+seealso:
+  - name: CORS support for Azure Storage
+    description: How Azure evaluates CORS rules, and their limits.
+    link: https://learn.microsoft.com/rest/api/storageservices/cross-origin-resource-sharing--cors--support-for-the-azure-storage-services
+author:
+  - V7 platform integrations team
+"""
+
+EXAMPLES = r"""
+- name: Allow V7 Darwin to read and upload through signed URLs
+  v7labs.azure_storage.v7_blob_cors:
+    resource_group: rg-data
+    storage_account: stdarwinimages
+
+- name: Also allow V7's IRL host, and cache preflight answers for an hour
+  v7labs.azure_storage.v7_blob_cors:
+    resource_group: rg-data
+    storage_account: stdarwinimages
+    origins:
+      - https://darwin.v7labs.com
+      - https://darwin.irl.v7labs.com
+    max_age_seconds: 3600
+
+- name: Offboarding, take V7's origins out and keep every other rule
+  v7labs.azure_storage.v7_blob_cors:
+    resource_group: rg-data
+    storage_account: stdarwinimages
+    origins: [https://darwin.v7labs.com, https://darwin.irl.v7labs.com]
+    state: absent
+"""
+
+RETURN = r"""
+cors_rules:
+  description: The Blob service's CORS rules after the run (predicted in check mode), in order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    allowed_origins:
+      description: Origins the rule allows.
+      type: list
+      elements: str
+      sample: [https://darwin.v7labs.com]
+    allowed_methods:
+      description: Methods the rule allows.
+      type: list
+      elements: str
+      sample: [GET, PUT]
+    allowed_headers:
+      description: Request headers the rule allows.
+      type: list
+      elements: str
+      sample: ['*']
+    exposed_headers:
+      description: Response headers the rule exposes (Azure's C([""]) for none is returned as C([])).
+      type: list
+      elements: str
+      sample: []
+    max_age_in_seconds:
+      description: Preflight cache time.
+      type: int
+      sample: 0
+added:
+  description: Rules the run added (a shared rule that lost V7's origins appears here and in RV(removed)).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{allowed_origins: [https://darwin.v7labs.com], allowed_methods: [PUT], allowed_headers: ['*'],
+            exposed_headers: [], max_age_in_seconds: 0}]
+removed:
+  description: Rules the run removed, in the same shape.
+  returned: success
+  type: list
+  elements: dict
+  sample: []
+"""
+
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
+    V7_ORIGIN, CorsInputError, CorsRule, account_problem, changes, check_limits, plan_absent,
+    plan_present, still_allowed, validate_goal)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    storage_account=dict(type="str", required=True),
+    origins=dict(type="list", elements="str", default=[V7_ORIGIN]),
+    methods=dict(type="list", elements="str", default=["GET", "PUT"]),
+    allowed_headers=dict(type="list", elements="str", default=["*"]),
+    exposed_headers=dict(type="list", elements="str", default=[]),
+    max_age_seconds=dict(type="int"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    purge=dict(type="bool", default=False),
+)
+
+
+def _text(value) -> str | None:
+    """The SDK returns enums for kind and SKU; their value is the ARM string."""
+    return getattr(value, "value", value)
+
+
+def check_account(module: AzureModule, client, group: str, account: str) -> None:
+    try:
+        with api_call(f"read storage account {account}", resource=account):
+            found = client.storage_accounts.get_properties(group, account)
+    except AzureApiError as err:
+        if err.status != 404:
+            raise
+        where = (f"Resource group {group}" if err.code == "ResourceGroupNotFound"
+                 else f"Storage account {account} in resource group {group}")
+        module.ansible.fail_json(
+            msg=f"{where} was not found in subscription {module.clients.subscription_id}; nothing was "
+                f"changed. Check storage_account, resource_group and subscription_id.",
+            status=err.status, error_code=err.code)
+    sku = found.sku
+    problem = account_problem(_text(found.kind), _text(sku and sku.name), _text(sku and sku.tier))
+    if problem:
+        module.ansible.fail_json(msg=f"Storage account {account} cannot carry V7's CORS rules: {problem}.")
+
+
+def write_rules(client, group: str, account: str, rules: list[CorsRule]) -> None:
+    from azure.mgmt.storage import models  # the client has imported it already
+
+    # Only `cors`: ARM keeps every top-level property the PUT does not send.
+    body = models.BlobServiceProperties(
+        cors=models.CorsRules(cors_rules=[models.CorsRule(r.to_arm()) for r in rules]))
+    with api_call(f"write the Blob service CORS rules of storage account {account}"):
+        client.blob_services.set_service_properties(group, account, body)
+
+
+def ensure_cors(module: AzureModule) -> dict:
+    params = module.params
+    group, account = params["resource_group"], params["storage_account"]
+    try:
+        goal = validate_goal(params["origins"], params["methods"], params["allowed_headers"],
+                             params["exposed_headers"], params["max_age_seconds"])
+    except CorsInputError as err:
+        module.ansible.fail_json(msg=str(err))
+
+    client = module.clients.storage(module.clients.subscription_id)
+    check_account(module, client, group, account)
+    with api_call(f"read the Blob service CORS rules of storage account {account}"):
+        service = client.blob_services.get_service_properties(group, account)
+    stored = (service.cors and service.cors.cors_rules) or []
+    before = [CorsRule.from_arm(rule.as_dict()) for rule in stored]
+
+    if params["state"] == "present":
+        after = plan_present(before, goal, params["purge"])
+    else:
+        after = plan_absent(before, goal.origins, params["purge"])
+        lingering: dict[int, list[str]] = {}
+        for index, origin in still_allowed(after, goal.origins):
+            lingering.setdefault(index, []).append(origin)
+        for index, origins in lingering.items():
+            module.warn(f"CORS rule #{index} ({', '.join(after[index].origins)}) of storage account "
+                        f"{account} is not V7's and was kept, but it still lets {', '.join(origins)} in.")
+
+    added, removed = changes(before, after)
+    changed = after != before
+    if changed:
+        problems = check_limits(after, added)
+        if problems:
+            module.ansible.fail_json(
+                msg=f"Cannot set the Blob CORS rules of storage account {account}: "
+                    f"{'; '.join(problems)}. Nothing was changed. Remove or merge rules that are no "
+                    f"longer needed, or set purge: true to keep only the rules V7 needs.")
+        if not module.check_mode:
+            write_rules(client, group, account, after)
+
+    result = dict(
+        changed=changed,
+        cors_rules=[r.to_result() for r in after],
+        added=[r.to_result() for r in added],
+        removed=[r.to_result() for r in removed],
+    )
+    if module.diff_mode:
+        result["diff"] = dict(before=dict(cors_rules=[r.to_result() for r in before]),
+                              after=dict(cors_rules=result["cors_rules"]))
+    return result
+
+
+def main() -> None:
+    AzureModule(ARGUMENT_SPEC).run(ensure_cors)
+
+
+if __name__ == "__main__":
+    main()
