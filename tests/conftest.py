@@ -32,6 +32,14 @@ def emulator_process(tmp_path_factory):
 
 @pytest.fixture
 def emulator(emulator_process):
-    """The session's emulator, reset to the default state (log and faults cleared)."""
+    """The session's emulator, reset to the default state (log and faults cleared).
+
+    After the test, every ARM reply it provoked is validated against Microsoft's OpenAPI specs
+    (tests/fidelity/reference): a reply that does not validate fails the test."""
+    from tests.fidelity.spec_check import arm_problems
+
     emulator_process.reset()
     yield emulator_process
+    problems = arm_problems(emulator_process.log(kind="arm"), emulator_process.url)
+    if problems:
+        pytest.fail("ARM replies that do not match the specs:\n" + "\n".join(problems[:20]), pytrace=False)

@@ -47,6 +47,7 @@ class EmulatorProcess:
         return self._call("GET", "/state")
 
     def load_state(self, doc: dict) -> dict:
+        """Replace the world (until the next reset, which returns to the seed file)."""
         return self._call("PUT", "/state", doc)
 
     def reset(self) -> None:

@@ -155,9 +155,8 @@ def _server_error(request, kind, status) -> web.Response:
 async def control_state(request: web.Request) -> web.Response:
     emu: Emulator = request.app["emulator"]
     if request.method == "PUT":
-        doc = await request.json()
-        emu.state.load(doc)
-        emu.initial_doc = copy.deepcopy(doc)
+        # replaces the world until the next reset, which goes back to the seed the emulator started with
+        emu.state.load(await request.json())
     return web.json_response(emu.state.dump())
 
 

@@ -59,7 +59,7 @@ def _sp_body(emu, sp: dict, *, entity: bool) -> dict:
             "preferredSingleSignOnMode": None,
             "preferredTokenSigningKeyThumbprint": None,
             "replyUrls": [],
-            "servicePrincipalNames": [sp["appId"]],
+            "servicePrincipalNames": list(sp["servicePrincipalNames"]),
             "servicePrincipalType": "Application",
             "signInAudience": "AzureADMultipleOrgs",
             "tags": [],
@@ -173,11 +173,14 @@ def _list(request, emu, caller) -> web.Response:
     text = request.query.get("$filter")
     items = [sp for sp in _directory(emu, caller).values() if _visible(emu, sp)]
     if text:
-        match = _FILTER_APP_ID.match(text) or _FILTER_SPN.match(text)
-        if not match:
+        by_app, by_name = _FILTER_APP_ID.match(text), _FILTER_SPN.match(text)
+        if by_app:
+            items = [sp for sp in items if sp["appId"] == by_app.group("v").lower()]
+        elif by_name:
+            wanted = by_name.group("v").lower()
+            items = [sp for sp in items if wanted in (n.lower() for n in sp["servicePrincipalNames"])]
+        else:
             raise GraphError(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property 'appId' of resource 'ServicePrincipal'.")
-        value = match.group("v").lower()
-        items = [sp for sp in items if sp["appId"] == value]
     return responses.graph(
         {
             "@odata.context": _odata_context(emu, "servicePrincipals"),

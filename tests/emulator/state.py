@@ -57,6 +57,7 @@ class State:
                 "display_name": app.get("display_name", "application"),
                 "home_tenant": app.get("home_tenant", "5b0e5b2a-0000-4000-8000-0000000000f7"),
                 "multi_tenant": app.get("multi_tenant", True),
+                "identifier_uris": list(app.get("identifier_uris") or []),
             }
         self.tenants: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
@@ -221,7 +222,9 @@ class State:
         return None
 
     def add_service_principal(self, tenant_id: str, app_id: str, object_id=None, created: float | None = None) -> dict:
-        app = self.applications.get(_lower(app_id), {"display_name": "application", "home_tenant": tenant_id})
+        app = self.applications.get(
+            _lower(app_id), {"display_name": "application", "home_tenant": tenant_id, "identifier_uris": []}
+        )
         oid = _lower(object_id or uuid.uuid4())
         stamp = time.time() if created is None else created
         sp = {
@@ -230,6 +233,7 @@ class State:
             "displayName": app["display_name"],
             "appDisplayName": app["display_name"],
             "appOwnerOrganizationId": app["home_tenant"],
+            "servicePrincipalNames": [_lower(app_id), *app["identifier_uris"]],
             "createdDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp or time.time())),
             "_created": stamp,
         }
