@@ -174,6 +174,7 @@ def _register():
         PUT=authorization.put_assignment,
         DELETE=authorization.delete_assignment,
     )
+    route(_SCOPE + r"/providers/Microsoft\.Authorization/permissions", GET=authorization.list_permissions)
     route(_SCOPE + r"/providers/Microsoft\.Authorization/roleDefinitions", GET=authorization.list_definitions)
     route(_SCOPE + r"/providers/Microsoft\.Authorization/roleDefinitions/(?P<guid>[^/]+)", GET=authorization.get_definition)
 
@@ -195,7 +196,9 @@ async def dispatch(request: web.Request) -> web.Response:
                 "InvalidApiVersionParameter",
                 f"The api-version '{api_version}' is invalid. The supported versions are '2026-09-01,2025-06-01,2025-01-01,2024-01-01,2023-05-01,2022-09-01,2022-05-01,2022-04-01'.",
             )
-        path = request.path.rstrip("/") or "/"
+        # ARM folds empty segments: the SDKs send `Microsoft.Storage//storageAccounts` for an
+        # empty parent resource path
+        path = re.sub("/{2,}", "/", request.path).rstrip("/") or "/"
         for pattern, handlers in _ROUTES:
             match = pattern.match(path)
             if not match:

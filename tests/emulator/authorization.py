@@ -267,3 +267,25 @@ def list_definitions(ctx: Ctx):
         else:
             raise ArmError(400, "UnsupportedQuery", f"The filter '{text}' is not supported.")
     return responses.arm({"value": [roles.definition_body(g, sid) for g in guids]})
+
+
+# ------------------------------------------------------------------ the caller's own permissions
+def list_permissions(ctx: Ctx):
+    """What the caller may do at a scope: one entry per role assignment of the caller that
+    applies there (at the scope or above), as Permissions_ListForResource(Group) answers."""
+    scope = "/" + ctx.groups["scope"].strip("/")
+    parts = _split_scope(ctx, scope)
+    _require_scope_exists(ctx, scope, parts)
+    value = []
+    for ra in ctx.state.role_assignments.values():
+        if ra["principal_id"] == ctx.caller.object_id.lower() and _within(scope, ra["scope"]):
+            role = roles.BUILTIN_ROLES[ra["role_guid"]]
+            value.append(
+                {
+                    "actions": list(role["actions"]),
+                    "notActions": list(role["notActions"]),
+                    "dataActions": list(role["dataActions"]),
+                    "notDataActions": [],
+                }
+            )
+    return responses.arm({"value": value})

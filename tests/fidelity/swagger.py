@@ -499,12 +499,17 @@ class Operation:
 def _path_regex(template: str, multi_segment: set[str]) -> tuple[re.Pattern, tuple[int, int, int]]:
     path = template.split("?", 1)[0]
     literals = singles = multis = 0
-    parts = []
+    regex = ""
     for segment in path.strip("/").split("/"):
         pieces = _PARAMETER.split(segment)
         if len(pieces) == 1:
             literals += 1
-        regex = ""
+        if regex and len(pieces) == 3 and pieces[0] == pieces[2] == "" and pieces[1] in multi_segment:
+            # an inner whole-segment parameter such as {parentResourcePath} may be empty, as in ARM
+            multis += 1
+            regex += "(?:/(.+))?"
+            continue
+        regex += "/"
         for index, piece in enumerate(pieces):
             if index % 2 == 0:
                 regex += re.escape(piece)
@@ -514,8 +519,7 @@ def _path_regex(template: str, multi_segment: set[str]) -> tuple[re.Pattern, tup
             else:
                 singles += 1
                 regex += "([^/]+)"
-        parts.append(regex)
-    pattern = re.compile("/" + "/".join(parts) + "/?", flags=re.IGNORECASE)
+    pattern = re.compile(regex + "/?", flags=re.IGNORECASE)
     return pattern, (literals, singles, -multis)
 
 
@@ -551,7 +555,8 @@ class SpecIndex:
         span segments (`x-ms-skip-url-encoding`). The query string, api-version included, is
         ignored.
         """
-        path = unquote(urlsplit(url).path).rstrip("/") or "/"
+        # ARM folds empty segments (`Microsoft.Storage//storageAccounts` for an empty parent path)
+        path = re.sub("/{2,}", "/", unquote(urlsplit(url).path)).rstrip("/") or "/"
         candidates = [op for op in self._by_method.get(method.upper(), ()) if op.matches(path)]
         if not candidates:
             return None

@@ -269,3 +269,23 @@ def test_role_definitions_by_id_and_by_name_case_insensitive(arm):
     assert [d["name"] for d in listed] == ["db58b8e5-c6ad-4a2a-8342-4190687cbf4a"]
     unknown = arm.call("GET", role_id(str(uuid.uuid4())), api_version=ROLE_API)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "RoleDefinitionDoesNotExist"
+
+
+def test_permissions_of_the_caller_at_a_resource(emulator, arm, auditor_arm):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
+    client = AuthorizationManagementClient(
+        arm.credential,
+        SUBSCRIPTION,
+        base_url=emulator.url,
+        credential_scopes=["https://management.core.windows.net/.default"],
+        connection_verify=emulator.ca_bundle,
+    )
+    owner = list(client.permissions.list_for_resource("rg-data", "Microsoft.Storage", "", "storageAccounts", "contosoimages"))
+    assert [p.actions for p in owner] == [["*"]]
+    reply = auditor_arm.call(
+        "GET", account_path() + "/providers/Microsoft.Authorization/permissions", api_version=ROLE_API
+    )
+    assert reply.json()["value"] == [{"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}]
+    missing = arm.call("GET", account_path("nosuch") + "/providers/Microsoft.Authorization/permissions", api_version=ROLE_API)
+    assert missing.status_code == 404

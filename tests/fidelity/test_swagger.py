@@ -704,3 +704,15 @@ def test_the_fixture_check_tolerates_exactly_the_recorded_role_definition_deviat
         f"GET {entry['path']} -> 200: response $.value[0].properties.bogus: OBJECT_ADDITIONAL_PROPERTIES: "
         "property 'bogus' is not declared by the schema"
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # azure-mgmt-authorization sends an empty parent resource path as a double slash
+        "https://h/subscriptions/S/resourcegroups/R/providers/Microsoft.Storage//storageAccounts/a/providers/Microsoft.Authorization/permissions?api-version=2022-04-01",
+        "https://h/subscriptions/S/resourceGroups/R/providers/Microsoft.Storage/storageAccounts/a/providers/Microsoft.Authorization/permissions?api-version=2022-04-01",
+    ],
+)
+def test_an_empty_parent_resource_path_routes_to_permissions_for_resource(url: str) -> None:
+    assert INDEX.find("GET", url).operation_id == "Permissions_ListForResource"
