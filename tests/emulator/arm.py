@@ -49,7 +49,7 @@ class Ctx:
                 "get the token. Note, if the subscription is transferred to another tenant there is no impact to "
                 "the services, but information about new tenant could take time to propagate (up to an hour). If "
                 "you just transferred your subscription and see this error message, please try back later.",
-                headers={"WWW-Authenticate": 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is from the wrong issuer."'},
+                headers=_challenge("The access token is from the wrong issuer."),
             )
         return sub
 
@@ -194,7 +194,8 @@ async def dispatch(request: web.Request) -> web.Response:
             raise ArmError(
                 400,
                 "InvalidApiVersionParameter",
-                f"The api-version '{api_version}' is invalid. The supported versions are '2026-09-01,2025-06-01,2025-01-01,2024-01-01,2023-05-01,2022-09-01,2022-05-01,2022-04-01'.",
+                f"The api-version '{api_version}' is invalid. The supported versions are "
+                "'2026-09-01,2025-06-01,2025-01-01,2024-01-01,2023-05-01,2022-09-01,2022-05-01,2022-04-01'.",
             )
         # ARM folds empty segments: the SDKs send `Microsoft.Storage//storageAccounts` for an
         # empty parent resource path

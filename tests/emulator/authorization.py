@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
-import uuid
 
 from . import responses, roles
 from .arm import ArmError, Ctx
@@ -161,7 +159,7 @@ def put_assignment(ctx: Ctx):
         )
     for readonly in ("scope", "createdOn", "updatedOn", "createdBy", "updatedBy"):
         props.pop(readonly, None)
-    role_guid = str(props["roleDefinitionId"]).rstrip("/").split("/")[-1].lower()
+    role_guid = str(props["roleDefinitionId"]).rstrip("/").rsplit("/", 1)[-1].lower()
     if role_guid not in roles.BUILTIN_ROLES:
         raise ArmError(
             400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{role_guid}' does not exist."

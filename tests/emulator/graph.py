@@ -89,7 +89,10 @@ def _authenticate(request: web.Request, emu):
 
     header = request.headers.get("Authorization", "")
     raw = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    challenge = {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'}
+    challenge = {
+        "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+        'client_id="00000003-0000-0000-c000-000000000000"'
+    }
     if not raw:
         raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.", challenge)
     claims = tokens.verify(raw)
@@ -140,7 +143,7 @@ async def dispatch(request: web.Request) -> web.Response:
         if not tail.startswith("v1.0/"):
             raise GraphError(400, "BadRequest", f"Invalid version: {tail.split('/', 1)[0]}")
         caller = _authenticate(request, emu)
-        resource = urllib.parse.unquote(tail[len("v1.0/") :]).rstrip("/")
+        resource = urllib.parse.unquote(tail[len("v1.0/"):]).rstrip("/")
         if resource.lower() == "serviceprincipals":
             if request.method == "GET":
                 return _list(request, emu, caller)
@@ -180,7 +183,11 @@ def _list(request, emu, caller) -> web.Response:
             wanted = by_name.group("v").lower()
             items = [sp for sp in items if wanted in (n.lower() for n in sp["servicePrincipalNames"])]
         else:
-            raise GraphError(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property 'appId' of resource 'ServicePrincipal'.")
+            raise GraphError(
+                400,
+                "Request_UnsupportedQuery",
+                "Unsupported or invalid query filter clause specified for property 'appId' of resource 'ServicePrincipal'.",
+            )
     return responses.graph(
         {
             "@odata.context": _odata_context(emu, "servicePrincipals"),
@@ -194,7 +201,11 @@ async def _create(request, emu, caller) -> web.Response:
     try:
         body = json.loads(await request.text() or "{}")
     except ValueError:
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+        )
     app_id = str(body.get("appId") or "").lower()
     if not app_id:
         raise GraphError(400, "Request_BadRequest", "Invalid value specified for property 'appId' of resource 'ServicePrincipal'.")

@@ -15,7 +15,10 @@ BUILTIN_ROLES: dict[str, dict] = {
     },
     "b24988ac-6180-42a0-ab88-20f7382dd24c": {
         "roleName": "Contributor",
-        "description": "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.",
+        "description": (
+            "Grants full access to manage all resources, but does not allow you to assign "
+            "roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries."
+        ),
         "actions": ["*"],
         "notActions": [
             "Microsoft.Authorization/*/Delete",
@@ -45,7 +48,10 @@ BUILTIN_ROLES: dict[str, dict] = {
     },
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": {
         "roleName": "Role Based Access Control Administrator",
-        "description": "Manage access to Azure resources by assigning roles using Azure RBAC. This role does not allow you to manage access using other ways, such as Azure Policy.",
+        "description": (
+            "Manage access to Azure resources by assigning roles using Azure RBAC. This "
+            "role does not allow you to manage access using other ways, such as Azure Policy."
+        ),
         "actions": [
             "Microsoft.Authorization/roleAssignments/write",
             "Microsoft.Authorization/roleAssignments/delete",
@@ -57,7 +63,10 @@ BUILTIN_ROLES: dict[str, dict] = {
     },
     "17d1049b-9a84-46fb-8f53-869881c3d3ab": {
         "roleName": "Storage Account Contributor",
-        "description": "Lets you manage storage accounts, including accessing storage account keys which provide full access to storage account data.",
+        "description": (
+            "Lets you manage storage accounts, including accessing storage "
+            "account keys which provide full access to storage account data."
+        ),
         "actions": [
             "Microsoft.Authorization/*/read",
             "Microsoft.Insights/alertRules/*",
@@ -74,7 +83,10 @@ BUILTIN_ROLES: dict[str, dict] = {
     },
     "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": {
         "roleName": "Storage Blob Data Reader",
-        "description": "Read and list Azure Storage containers and blobs. To learn which actions are required for a given data operation, see Permissions for calling blob and queue data operations.",
+        "description": (
+            "Read and list Azure Storage containers and blobs. To learn which actions are required "
+            "for a given data operation, see Permissions for calling blob and queue data operations."
+        ),
         "actions": [
             "Microsoft.Storage/storageAccounts/blobServices/containers/read",
             "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
@@ -84,7 +96,10 @@ BUILTIN_ROLES: dict[str, dict] = {
     },
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": {
         "roleName": "Storage Blob Data Contributor",
-        "description": "Read, write, and delete Azure Storage containers and blobs. To learn which actions are required for a given data operation, see Permissions for calling blob and queue data operations.",
+        "description": (
+            "Read, write, and delete Azure Storage containers and blobs. To learn which actions are "
+            "required for a given data operation, see Permissions for calling blob and queue data operations."
+        ),
         "actions": [
             "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
             "Microsoft.Storage/storageAccounts/blobServices/containers/read",

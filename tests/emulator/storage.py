@@ -81,12 +81,11 @@ def _scope_of(ctx: Ctx, level: str) -> str:
     return scope
 
 
-def _load_account(ctx: Ctx, action: str) -> tuple[dict, dict, dict]:
+def _load_account(ctx: Ctx, action: str) -> dict:
     g = ctx.groups
-    sub = ctx.subscription(g["sid"])
+    ctx.subscription(g["sid"])
     ctx.authorize(action, _scope_of(ctx, "account"))
-    acct = ctx.account(g["sid"], g["rg"], g["account"])
-    return sub, ctx.resource_group(g["sid"], g["rg"]), acct
+    return ctx.account(g["sid"], g["rg"], g["account"])
 
 
 # ------------------------------------------------------------------ storage accounts
@@ -101,8 +100,11 @@ def list_accounts(ctx: Ctx):
 
 
 def get_account(ctx: Ctx):
-    sub, group, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/read")
-    return responses.arm(_account_body(sub, group, acct), storage=True)
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/read")
+    g = ctx.groups
+    return responses.arm(
+        _account_body(ctx.subscription(g["sid"]), ctx.resource_group(g["sid"], g["rg"]), acct), storage=True
+    )
 
 
 # ------------------------------------------------------------------ blob service
@@ -143,7 +145,7 @@ def _stored_view(properties: dict) -> dict:
 
 
 def list_blob_services(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/read")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/read")
     _require_blob(acct)
     return responses.arm({"value": [_blob_body(ctx, acct, _stored_view(acct["blob"]), with_sku=True)]}, storage=True)
 
@@ -159,7 +161,7 @@ def _check_service_name(ctx: Ctx) -> None:
 
 
 def get_blob_service(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/read")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/read")
     _check_service_name(ctx)
     _require_blob(acct)
     return responses.arm(_blob_body(ctx, acct, _stored_view(acct["blob"]), with_sku=True), storage=True)
@@ -201,7 +203,7 @@ def _validate_cors(cors) -> list:
 
 
 def put_blob_service(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/write")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/write")
     _check_service_name(ctx)
     _require_blob(acct)
     body = ctx.body if isinstance(ctx.body, dict) else {}
@@ -254,7 +256,7 @@ def _container_not_found(name: str) -> ArmError:
 
 
 def list_containers(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/read")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/read")
     _require_blob(acct)
     names = sorted(acct["containers"])
     prefix = ctx.query.get("$filter", "")
@@ -266,7 +268,7 @@ def list_containers(ctx: Ctx):
     except ValueError:
         raise _invalid("$maxpagesize.")
     start = int(ctx.query.get("$skipToken", 0) or 0)
-    chunk = names[start : start + page]
+    chunk = names[start:start + page]
     body = {"value": [_container_body(ctx, acct, acct["containers"][n]) for n in chunk]}
     if start + page < len(names):
         query = {k: v for k, v in ctx.query.items() if k != "$skipToken"}
@@ -276,7 +278,7 @@ def list_containers(ctx: Ctx):
 
 
 def get_container(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/read")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/read")
     _require_blob(acct)
     container = acct["containers"].get(ctx.groups["container"].lower())
     if container is None:
@@ -285,7 +287,7 @@ def get_container(ctx: Ctx):
 
 
 def put_container(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/write")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/write")
     _require_blob(acct)
     name = ctx.groups["container"]
     if not _CONTAINER_NAME.match(name):
@@ -304,7 +306,7 @@ def put_container(ctx: Ctx):
 
 
 def delete_container(ctx: Ctx):
-    _, _, acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/delete")
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/blobServices/containers/delete")
     _require_blob(acct)
     if acct["containers"].pop(ctx.groups["container"].lower(), None) is None:
         return responses.arm(None, 204, storage=True)

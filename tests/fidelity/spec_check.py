@@ -27,6 +27,7 @@ def _known_deviation(operation_id: str, problem: str) -> bool:
         for prefix, pattern in _REAL_AZURE_DEVIATIONS.items()
     )
 
+
 _ERROR_KEYS = {"code", "message", "target", "details", "additionalInfo"}
 
 

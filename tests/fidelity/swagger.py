@@ -55,7 +55,7 @@ def _pointer_get(document: Any, pointer: str) -> Any:
 
 
 def _ref_location(base_file: str, ref: str) -> Location:
-    file_part, _, pointer = ref.partition("#")
+    file_part, _sep, pointer = ref.partition("#")
     if file_part:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(base_file), file_part))
     else:
@@ -141,7 +141,7 @@ class _SchemaCompiler:
         for file, pointer, node in self.documents.walk():
             for member in node.get("allOf") or ():
                 if isinstance(member, dict) and "$ref" in member:
-                    location, _ = self.documents.resolve(file, member)
+                    location, _member = self.documents.resolve(file, member)
                     parents.setdefault((file, pointer), []).append(location)
         return parents
 
@@ -198,7 +198,7 @@ class _SchemaCompiler:
         compiled = self.schema(file, node)
         if not isinstance(node, dict):
             return compiled
-        _, target = self.documents.resolve(file, node)
+        _location, target = self.documents.resolve(file, node)
         nullable = node.get("x-nullable", target.get("x-nullable") if isinstance(target, dict) else None)
         if nullable is None:
             nullable = nullable_by_default
@@ -587,7 +587,7 @@ def _operation(
     document = documents.files[file]
     provider = _file_provider(file)
     parameters = shared_parameters + _parameters(documents, file, spec.get("parameters") or ())
-    multi = {p["name"] for _, p in parameters if p.get("in") == "path" and p.get("x-ms-skip-url-encoding")}
+    multi = {p["name"] for _file, p in parameters if p.get("in") == "path" and p.get("x-ms-skip-url-encoding")}
     pattern, specificity = _path_regex(template, multi)
     body_parameter = body_schema = None
     for parameter_file, parameter in parameters:

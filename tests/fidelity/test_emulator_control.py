@@ -12,7 +12,7 @@ from azure.mgmt.storage import StorageManagementClient
 
 from tests.conftest import CONTOSO, OPERATOR, SUBSCRIPTION
 
-from .conftest import Client, account_path
+from .conftest import account_path
 
 
 def test_state_can_be_read_and_reset(emulator, arm):
@@ -37,7 +37,7 @@ def test_request_log_records_method_path_status_duration_and_caller(emulator, ar
 def _pattern(emulator, arm, n=40):
     emulator.reset()
     emulator.faults(seed=7, rate_429=0.2, rate_503=0.1, rate_drop=0.0)
-    statuses = [arm.call("GET", account_path()).status_code for _ in range(n)]
+    statuses = [arm.call("GET", account_path()).status_code for _attempt in range(n)]
     return statuses
 
 
@@ -63,7 +63,7 @@ def test_throttling_carries_retry_after_and_azure_core_honours_it(emulator):
         retry_policy=RetryPolicy(retry_total=10, retry_status=10),
     )
     started = time.monotonic()
-    for _ in range(4):
+    for _attempt in range(4):
         assert client.storage_accounts.get_properties("rg-data", "contosoimages").name == "contosoimages"
     throttled = [e for e in emulator.log() if e["status"] == 429]
     assert throttled, "the seed should throttle at least one of these requests"
@@ -76,9 +76,13 @@ def test_dropped_connections_are_retried_by_azure_core(emulator, arm):
         CONTOSO, OPERATOR["client_id"], OPERATOR["secret"], authority=emulator.url, disable_instance_discovery=True, connection_verify=emulator.ca_bundle
     )
     client = StorageManagementClient(
-        credential, SUBSCRIPTION, base_url=emulator.url, credential_scopes=["https://management.core.windows.net/.default"], connection_verify=emulator.ca_bundle
+        credential,
+        SUBSCRIPTION,
+        base_url=emulator.url,
+        credential_scopes=["https://management.core.windows.net/.default"],
+        connection_verify=emulator.ca_bundle,
     )
-    for _ in range(3):
+    for _attempt in range(3):
         assert client.blob_services.get_service_properties("rg-data", "contosoimages").cors is not None
     dropped = [e for e in emulator.log() if e["fault"] == "drop"]
     assert dropped and all(e["status"] is None for e in dropped)
@@ -98,7 +102,7 @@ def test_unknown_fault_setting_is_refused(emulator):
 
 def test_fifty_clients_at_once_lose_nothing(emulator, arm):
     base = account_path() + "/blobServices/default/containers/"
-    names = [f"c{uuid.uuid4().hex[:12]}" for _ in range(200)]
+    names = [f"c{uuid.uuid4().hex[:12]}" for _index in range(200)]
     headers = arm.headers()
 
     def create(name):

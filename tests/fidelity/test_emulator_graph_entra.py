@@ -12,7 +12,7 @@ from azure.identity import ClientAssertionCredential, ClientSecretCredential
 
 from tests.conftest import CONTOSO, OPERATOR
 
-from .conftest import ARM_SCOPE, Client, account_path
+from .conftest import ARM_SCOPE, Client
 
 V7_APP = "95e63529-38cc-435c-b247-32a1d62f321d"
 
@@ -48,7 +48,13 @@ def test_tokens_carry_tenant_object_id_and_audience(emulator):
         (CONTOSO, {"client_id": "aaaaaaaa-0000-4000-8000-00000000ffff", "client_secret": "x"}, 400, "unauthorized_client", 700016),
         ("99999999-0000-4000-8000-000000000000", {"client_id": OPERATOR["client_id"], "client_secret": "x"}, 400, "invalid_tenant", 90002),
         (CONTOSO, {"client_id": OPERATOR["client_id"]}, 401, "invalid_client", 7000218),
-        (CONTOSO, {"client_id": OPERATOR["client_id"], "client_secret": OPERATOR["secret"], "scope": "https://vault.azure.net/.default"}, 400, "invalid_resource", 500011),
+        (
+            CONTOSO,
+            {"client_id": OPERATOR["client_id"], "client_secret": OPERATOR["secret"], "scope": "https://vault.azure.net/.default"},
+            400,
+            "invalid_resource",
+            500011,
+        ),
     ],
 )
 def test_token_errors_use_entra_bodies(emulator, tenant, form, status, error, aadsts):

@@ -147,7 +147,7 @@ EXAMPLE_CASES = _example_cases()
 
 def test_every_example_file_is_used_by_an_operation() -> None:
     on_disk = {path.relative_to(SPECS_ROOT).as_posix() for path in SPECS_ROOT.rglob("examples/*.json")}
-    used = {INDEX.operation(op).examples[name] for op, name, _ in EXAMPLE_CASES}
+    used = {INDEX.operation(op).examples[name] for op, name, _expected in EXAMPLE_CASES}
     assert used == on_disk
     assert len(on_disk) == 13
 
@@ -171,7 +171,7 @@ EXAMPLE_ROUTING_EXCEPTIONS = {
 }
 
 
-@pytest.mark.parametrize(("operation_id", "name"), sorted({(op, name) for op, name, _ in EXAMPLE_CASES}))
+@pytest.mark.parametrize(("operation_id", "name"), sorted({(op, name) for op, name, _expected in EXAMPLE_CASES}))
 def test_example_urls_route_to_their_operation(operation_id: str, name: str) -> None:
     operation = INDEX.operation(operation_id)
     parameters = _example(operation_id, name)["parameters"]
@@ -407,8 +407,9 @@ SYNTHETIC = {
             },
         },
         "parameters": {"Sub": {"name": "subscriptionId", "in": "path", "required": True, "type": "string"}},
-        "responses": {"Error": {"description": "error",
-                               "schema": {"$ref": "../../../../../common/v1/types.json#/definitions/Error"}}},
+        "responses": {
+            "Error": {"description": "error", "schema": {"$ref": "../../../../../common/v1/types.json#/definitions/Error"}}
+        },
         "definitions": {
             "Animal": {
                 "type": "object",
@@ -502,8 +503,8 @@ TREE_URL = "/subscriptions/s/providers/Contoso.Zoo/trees/t"
     [
         ({"name": "a", "note": None, "children": [{"name": "b", "note": "n", "children": [{"name": "c", "note": "m"}]}]},
          []),
-        ({"name": "a", "note": "n", "children": [{"name": "b", "note": "n", "children": [{"name": "c", "note": "m",
-                                                                                              "value": "1"}]}]},
+        ({"name": "a", "note": "n",
+          "children": [{"name": "b", "note": "n", "children": [{"name": "c", "note": "m", "value": "1"}]}]},
          ["response $.children[0].children[0].value: INVALID_TYPE: expected type integer, found string"]),
         # `name` is required by the allOf parent in another file.
         ({"note": "n"}, ["response $: OBJECT_MISSING_REQUIRED_PROPERTY: missing required property 'name'"]),
@@ -710,8 +711,10 @@ def test_the_fixture_check_tolerates_exactly_the_recorded_role_definition_deviat
     "url",
     [
         # azure-mgmt-authorization sends an empty parent resource path as a double slash
-        "https://h/subscriptions/S/resourcegroups/R/providers/Microsoft.Storage//storageAccounts/a/providers/Microsoft.Authorization/permissions?api-version=2022-04-01",
-        "https://h/subscriptions/S/resourceGroups/R/providers/Microsoft.Storage/storageAccounts/a/providers/Microsoft.Authorization/permissions?api-version=2022-04-01",
+        "https://h/subscriptions/S/resourcegroups/R/providers/Microsoft.Storage//storageAccounts/a"
+        "/providers/Microsoft.Authorization/permissions?api-version=2022-04-01",
+        "https://h/subscriptions/S/resourceGroups/R/providers/Microsoft.Storage/storageAccounts/a"
+        "/providers/Microsoft.Authorization/permissions?api-version=2022-04-01",
     ],
 )
 def test_an_empty_parent_resource_path_routes_to_permissions_for_resource(url: str) -> None:

@@ -95,7 +95,7 @@ def run_playbook(
         cmd.append("-" + "v" * verbosity)
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=workdir)
+    proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=workdir, check=False)
     results = []
     if os.path.exists(result_file):
         with open(result_file, encoding="utf-8") as handle:
