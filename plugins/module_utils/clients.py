@@ -32,8 +32,19 @@ def transport_options(settings: _auth.AuthSettings) -> dict[str, Any]:
 
 
 def retry_options(settings: _auth.AuthSettings) -> dict[str, Any]:
-    """Keyword arguments for azure-core's RetryPolicy (which honours Retry-After on its own)."""
-    return {"retry_total": settings.api_retries, "retry_backoff_max": settings.api_retry_backoff_max}
+    """Keyword arguments for azure-core's RetryPolicy (which honours Retry-After on its own).
+
+    RetryPolicy stops at whichever of its counters runs out first, and the status (429, 5xx),
+    connect and read counters default to 3 whatever retry_total says: all four get api_retries,
+    or api_retries above 3 would never be reached."""
+    retries = settings.api_retries
+    return {
+        "retry_total": retries,
+        "retry_status": retries,
+        "retry_connect": retries,
+        "retry_read": retries,
+        "retry_backoff_max": settings.api_retry_backoff_max,
+    }
 
 
 def build_credential(settings: _auth.AuthSettings, cloud: CloudEndpoints):

@@ -115,7 +115,7 @@ def metadata_request_url(url: str) -> str:
             code="CloudMetadataInvalid",
         )
     query = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k.lower() == "api-version" for k, _ in query):
+    if not any(k.lower() == "api-version" for k, _unused0 in query):
         query.append(("api-version", METADATA_API_VERSION))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 

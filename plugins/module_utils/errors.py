@@ -20,6 +20,12 @@ _SECRET_FIELDS = re.compile(
 REDACTED = "<redacted>"
 
 _AADSTS = re.compile(r"\bAADSTS\d+\b")
+# What MSAL says when the sign-in endpoint does not know the tenant (Entra's AADSTS90002 on the
+# tenant's OpenID configuration, which MSAL does not pass on).
+_UNKNOWN_AUTHORITY = "Unable to get authority configuration"
+_UNKNOWN_AUTHORITY_URL = re.compile(_UNKNOWN_AUTHORITY + r" for (\S+?)\.?(?:\s|$)")
+# azure-identity's prefixes, which only repeat that sign-in failed.
+_SIGN_IN_PREFIX = re.compile(r"^(?:\w+\.get_token(?:_info)? failed: )?Authentication failed: ")
 _OAUTH_CODES = ("invalid_client", "unauthorized_client", "invalid_grant", "invalid_scope", "invalid_request")
 
 _ROLE_HINT = (
@@ -37,6 +43,10 @@ _SIGN_IN_HINT = (
     "AZURE_CLIENT_SECRET) and tenant (AZURE_TENANT or AZURE_TENANT_ID), and that the secret has "
     "not expired."
 )
+_TENANT_HINT = (
+    "The tenant was not found: check tenant (AZURE_TENANT or AZURE_TENANT_ID) and that "
+    "cloud_environment (AZURE_CLOUD_ENVIRONMENT) is the tenant's cloud."
+)
 _TLS_HINT = (
     "TLS certificate verification failed: set ca_bundle (or REQUESTS_CA_BUNDLE) to the CA that "
     "signed the endpoint's certificate."
@@ -53,7 +63,13 @@ HINTS: dict[str, str] = {
         "The application (client_id / AZURE_CLIENT_ID) was not found in the tenant: check "
         "client_id and tenant (AZURE_TENANT or AZURE_TENANT_ID)."
     ),
-    "AADSTS90002": "The tenant was not found: check tenant (AZURE_TENANT or AZURE_TENANT_ID) and cloud_environment.",
+    "AADSTS90002": _TENANT_HINT,
+    "TenantNotFound": _TENANT_HINT,
+    "AADSTS70021": (
+        "The federated token was refused: its issuer, subject and audience (api://AzureADTokenExchange) "
+        "must match a federated credential of client_id (AZURE_CLIENT_ID): check federated_token_file "
+        "(AZURE_FEDERATED_TOKEN_FILE) and the application's federated credentials."
+    ),
     "AADSTS700027": "The client certificate was refused: check client_certificate_path and that it is registered on the app.",
     "SubscriptionNotFound": (
         "The subscription {resource} does not exist or the identity cannot see it: check "
@@ -120,7 +136,36 @@ class AzureConfigError(AzureApiError):
         super().__init__(message, code=code)
 
 
-def hint_for(code: str | None, resource: str | None = None) -> str | None:
+_ACTION = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
+# the built-in roles that allow each kind of write this collection makes, smallest first
+_ROLES_FOR_ACTION = (
+    ("microsoft.authorization/roleassignments/", "Owner, User Access Administrator or Role Based Access Control Administrator"),
+    ("microsoft.storage/storageaccounts/blobservices/containers/", "Storage Account Contributor, Contributor or Owner"),
+    ("microsoft.storage/storageaccounts/", "Storage Account Contributor, Contributor or Owner"),
+)
+
+
+def authorization_hint(service_message: str | None) -> str | None:
+    """What to grant, read from ARM's AuthorizationFailed message (it names action and scope)."""
+    found = _ACTION.search(service_message or "")
+    if not found:
+        return None
+    action, scope = found.groups()
+    if action.lower().endswith("/read"):
+        roles = "Reader, or any role that can read it"
+    else:
+        roles = next(
+            (names for prefix, names in _ROLES_FOR_ACTION if action.lower().startswith(prefix)),
+            "a role that allows it",
+        )
+    return f"The signed-in identity lacks {action} on {scope}: grant it {roles} on that scope (or above)."
+
+
+def hint_for(code: str | None, resource: str | None = None, service_message: str | None = None) -> str | None:
+    if code == "AuthorizationFailed":
+        specific = authorization_hint(service_message)
+        if specific:
+            return specific
     template = HINTS.get(code or "")
     if template is None:
         return None
@@ -150,7 +195,7 @@ def describe(
     message = message.rstrip()
     if not message.endswith("."):
         message += "."
-    hint = hint_for(code, resource)
+    hint = hint_for(code, resource, service_message)
     if hint:
         message = f"{message} {hint}"
     return AzureApiError(message, status=status, code=code, service_message=service_message)
@@ -205,6 +250,8 @@ def _sign_in_code(text: str) -> str | None:
     found = _AADSTS.search(text)
     if found:
         return found.group(0)
+    if _UNKNOWN_AUTHORITY in text:
+        return "TenantNotFound"
     for code in _OAUTH_CODES:
         if code in text:
             return code
@@ -237,9 +284,16 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
             code = "TLSVerificationFailed"
         elif type(exc).__name__ == "CredentialUnavailableError" or "from the included credentials" in text:
             code = "CredentialUnavailable"
-        code = code or _sign_in_code(text)
+        if code is None or code in _OAUTH_CODES:
+            # The token endpoint's `error` is a generic OAuth2 code; its AADSTS code says why.
+            code = _sign_in_code(text) or code
         # azure-identity lists every attempted credential on its own line: keep them all.
-        return describe(description, code=code, service_message=" ".join(text.split()), status=status, resource=resource)
+        text = _SIGN_IN_PREFIX.sub("", " ".join(text.split()))
+        authority = _UNKNOWN_AUTHORITY_URL.search(text)
+        if authority:
+            # MSAL goes on about authority URL formats; the URL with the tenant is what matters.
+            text = f"{_UNKNOWN_AUTHORITY} for {authority.group(1)}."
+        return describe(description, code=code, service_message=text, status=status, resource=resource)
 
     if isinstance(exc, core.HttpResponseError):
         status = getattr(exc, "status_code", None)

@@ -18,7 +18,7 @@ description:
   - The signed-in identity needs the Graph application permission C(Application.ReadWrite.All),
     or the directory role Cloud Application Administrator or Application Administrator.
 author:
-  - V7 platform integrations team
+  - V7 platform integrations team (@v7labs)
 options:
   app_id:
     description:
@@ -189,20 +189,25 @@ def ensure(module: AzureModule) -> dict:
 
     current = read_principal(graph, app_id)
     action = plan_action(current, state)
-    after, changed = current, False
+    before, after, changed = current, current, False
     if action is not None and module.check_mode:
         after, changed = predict(current, state, app_id), True
     elif action == CREATE:
         after, changed = create_principal(graph, app_id, module.params["visibility_timeout"])
+        if not changed:
+            # Another run created it first: it was already there, whatever the first read said.
+            before = after
     elif action == DELETE:
         after, changed = None, delete_principal(graph, current)
+        if not changed:
+            before = None
 
     return build_result(
         changed=changed,
         app_id=app_id,
         tenant_id=module.clients.tenant_id,
         reported=current if action == DELETE else after,
-        before=current,
+        before=before,
         after=after,
         with_diff=module.diff_mode,
     )

@@ -37,14 +37,17 @@ class Run:
         return self.stdout + self.stderr
 
 
-def auth_env(emulator, identity: dict, tenant: str) -> dict:
+def auth_env(emulator, identity: dict, tenant: str, subscription: str | None = None) -> dict:
     """What AWX's "Microsoft Azure Resource Manager" credential injects, pointed at the emulator."""
-    return {
+    env = {
         **emulator.env(),
         "AZURE_CLIENT_ID": identity["client_id"],
         "AZURE_SECRET": identity["secret"],
         "AZURE_TENANT": tenant,
     }
+    if subscription:
+        env["AZURE_SUBSCRIPTION_ID"] = subscription
+    return env
 
 
 def run_playbook(

@@ -285,8 +285,8 @@ def recorded(monkeypatch):
 def test_credential_built_for_settings(recorded, env, given, cloud, made, msal_kwargs):
     settings = resolve(given, {**env, "REQUESTS_CA_BUNDLE": "/ca.pem"}, existing=("/c.pem", "/token", "/ca.pem"))
     assert clients.build_credential(settings, cloud) == made[-1]
-    assert [name for name, _, _ in recorded] == made
-    kwargs = [k for name, _, k in recorded if name != "ChainedTokenCredential"][-1]
+    assert [name for name, _unused0, _unused1 in recorded] == made
+    kwargs = [k for name, _unused0, k in recorded if name != "ChainedTokenCredential"][-1]
     for key, value in msal_kwargs.items():
         assert kwargs[key] == value
 
@@ -295,7 +295,9 @@ def test_clients_pass_tls_retry_and_timeout_settings():
     settings = resolve({"api_retries": 3, "api_retry_backoff_max": 9, "api_timeout": 20}, {"REQUESTS_CA_BUNDLE": "/ca.pem"},
                        existing=("/ca.pem",))
     assert clients.transport_options(settings) == {"connection_verify": "/ca.pem", "read_timeout": 20}
-    assert clients.retry_options(settings) == {"retry_total": 3, "retry_backoff_max": 9}
+    assert clients.retry_options(settings) == {
+        "retry_total": 3, "retry_status": 3, "retry_connect": 3, "retry_read": 3, "retry_backoff_max": 9,
+    }
     arm = clients.AzureClients(settings, EMULATOR)._arm_options()
     assert arm["base_url"] == "https://127.0.0.1:8443" and arm["credential_scopes"] == ["https://127.0.0.1:8443/.default"]
 

@@ -110,6 +110,10 @@ def test_http_errors(exc, resource, status, code, needles):
         ("Authentication failed: AADSTS700016: Application with identifier 'x' was not found in the directory 'y'.",
          "AADSTS700016", ["client_id", "tenant"]),
         ("Authentication failed: invalid_client", "invalid_client", ["client_id", "secret", "tenant"]),
+        ("Authentication failed: AADSTS70021: No matching federated identity record found for presented assertion.",
+         "AADSTS70021", ["federated_token_file", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID"]),
+        ("Authentication failed: Unable to get authority configuration for https://login.example.test/0000. Also "
+         "please double check your tenant name or GUID is correct.", "TenantNotFound", ["AZURE_TENANT", "cloud_environment"]),
         ("ChainedTokenCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
          "\tAzureCliCredential: Please run 'az login' to set up an account\n\tManagedIdentityCredential: no endpoint",
          "CredentialUnavailable", ["az login", "ManagedIdentityCredential: no endpoint", "managed identity"]),
@@ -120,6 +124,50 @@ def test_sign_in_errors(text, code, needles):
     assert err.code == code
     for needle in needles:
         assert needle in str(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ClientSecretCredential.get_token failed: Authentication failed: AADSTS7000215: Invalid client secret provided.",
+         "Failed to do the thing: AADSTS7000215: Invalid client secret provided. "),
+        ("Authentication failed: AADSTS700016: Application with identifier 'x' was not found.",
+         "Failed to do the thing: AADSTS700016: Application with identifier 'x' was not found. "),
+    ],
+)
+def test_sign_in_message_names_the_code_once(text, expected):
+    message = str(convert(ClientAuthenticationError(message=text)))
+    assert message.startswith(expected)
+    assert message.count("AADSTS700") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"error": "invalid_client", "error_description": "AADSTS70021: No matching federated identity record found.",
+          "error_codes": [70021]}, "AADSTS70021"),
+        ({"error": "unauthorized_client", "error_description": "AADSTS700016: Application with identifier 'x' was not found.",
+          "error_codes": [700016]}, "AADSTS700016"),
+        ({"error": "invalid_client", "error_description": "The client is not valid."}, "invalid_client"),
+    ],
+)
+def test_token_endpoint_reply_gives_the_aadsts_code(body, code):
+    err = convert(ClientAuthenticationError(message="Authentication failed", response=FakeResponse(400, body)))
+    assert err.code == code
+    assert str(err).startswith(f"Failed to do the thing: {code}: ")
+    assert str(err).count(code) == 1
+
+
+def test_unknown_tenant_message_keeps_the_authority_url_only():
+    text = ("Authentication failed: Unable to get authority configuration for https://login.example.test/0000-1111. "
+            "Authority would typically be in a format of https://login.microsoftonline.com/your_tenant or "
+            "https://tenant_name.ciamlogin.com. Also please double check your tenant name or GUID is correct.")
+    message = str(convert(ClientAuthenticationError(message=text)))
+    assert message.startswith(
+        "Failed to do the thing: TenantNotFound: Unable to get authority configuration for "
+        "https://login.example.test/0000-1111. The tenant was not found: check tenant (AZURE_TENANT"
+    )
+    assert "ciamlogin" not in message
 
 
 def test_sign_in_error_never_echoes_the_secret():
@@ -230,3 +278,24 @@ def test_no_jwt_survives_any_error_path(claims, before, after):
     err = convert(HttpResponseError(response=FakeResponse(401, {"error": {"code": "InvalidAuthenticationToken", "message": text}})))
     assert token not in str(err)
     assert token not in (err.service_message or "")
+
+
+@pytest.mark.parametrize(
+    "action, expected",
+    [
+        ("Microsoft.Authorization/roleAssignments/write", "Owner, User Access Administrator or Role Based Access Control Administrator"),
+        ("Microsoft.Storage/storageAccounts/blobServices/write", "Storage Account Contributor, Contributor or Owner"),
+        ("Microsoft.Storage/storageAccounts/blobServices/containers/write", "Storage Account Contributor, Contributor or Owner"),
+        ("Microsoft.Storage/storageAccounts/read", "Reader, or any role that can read it"),
+    ],
+)
+def test_authorization_failed_hint_names_the_roles_for_the_refused_action(action, expected):
+    from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import authorization_hint
+
+    message = (
+        "The client 'c' with object id 'o' does not have authorization to perform action "
+        f"'{action}' over scope '/subscriptions/s/resourceGroups/r' or the scope is invalid."
+    )
+    hint = authorization_hint(message)
+    assert hint == f"The signed-in identity lacks {action} on /subscriptions/s/resourceGroups/r: grant it {expected} on that scope (or above)."
+    assert authorization_hint("something else") is None

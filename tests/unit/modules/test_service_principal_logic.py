@@ -225,9 +225,25 @@ def test_conflict_from_another_run_reads_again_until_visible(monkeypatch):
     monkeypatch.setattr(sp.time, "sleep", clock.sleep)
     monkeypatch.setattr(sp.time, "monotonic", clock)
     graph = FakeGraph(created_by_other_run=True, hidden_reads=2)
-    result = module.ensure(fake_module(graph))
+    result = module.ensure(fake_module(graph, diff=True))
     assert result["changed"] is False and result["object_id"] == OID
     assert [c[0] for c in graph.calls] == ["GET", "POST", "GET", "GET", "GET"]
+    # not changed, so no change in the diff either: the principal was there before this run
+    assert result["diff"]["before"] == result["diff"]["after"]
+    assert result["diff"]["after"]["state"] == "present" and result["diff"]["after"]["object_id"] == OID
+
+
+def test_principal_deleted_by_another_run_meanwhile():
+    class RacedGraph(FakeGraph):
+        def delete(self, path):
+            self.calls.append(("DELETE", path))
+            return False  # Graph's 404: gone between our read and our delete
+
+    graph = RacedGraph([SP_BODY])
+    result = module.ensure(fake_module(graph, state="absent", diff=True))
+    assert result["changed"] is False
+    assert result["diff"]["before"] == result["diff"]["after"]
+    assert result["diff"]["after"]["state"] == "absent"
 
 
 def test_conflict_that_never_shows_fails_after_the_timeout(monkeypatch):
