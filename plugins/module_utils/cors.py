@@ -219,6 +219,14 @@ def validate_goal(origins: Sequence[str], methods: Sequence[str], allowed_header
     if max_age is not None and not 0 <= max_age <= MAX_AGE:
         problems.append(f"max_age_seconds: {max_age} is outside 0..{MAX_AGE}")
 
+    if not problems:
+        # A goal whose own rule cannot be stored must fail before any request, not after reading.
+        size = _settings_chars(CorsRule(unique_origins, upper, allowed, exposed, max_age or 0))
+        if size > MAX_SETTINGS_CHARS:
+            problems.append(f"origins, methods, allowed_headers and exposed_headers together make a rule of "
+                            f"{size} characters, Azure allows at most {MAX_SETTINGS_CHARS} for all the CORS "
+                            f"rules of a service")
+
     if problems:
         raise CorsInputError("; ".join(problems))
     return CorsGoal(unique_origins, upper, allowed, exposed, max_age)
@@ -350,8 +358,8 @@ def plan_present(rules: Sequence[CorsRule], goal: CorsGoal, purge: bool = False)
     missing = missing_pairs(base, goal)
     if not missing:
         return base
-    missing_origins = {o for o, _ in missing}
-    missing_methods = {m for _, m in missing}
+    missing_origins = {o for o, _unused0 in missing}
+    missing_methods = {m for _unused0, m in missing}
     new = CorsRule(
         origins=tuple(o for o in goal.origins if o in missing_origins),
         methods=tuple(m for m in goal.methods if m in missing_methods),
@@ -398,8 +406,8 @@ def still_allowed(rules: Sequence[CorsRule], origins: Iterable[str]) -> list[Tup
 def changes(before: Sequence[CorsRule], after: Sequence[CorsRule]) -> Tuple[list[CorsRule], list[CorsRule]]:
     """(added, removed): the rules only in ``after`` and only in ``before``, counting repeats."""
     old, new = Counter(before), Counter(after)
-    added = [r for r in _unique_rules(after) for _ in range(new[r] - old[r])]
-    removed = [r for r in _unique_rules(before) for _ in range(old[r] - new[r])]
+    added = [r for r in _unique_rules(after) for _unused0 in range(new[r] - old[r])]
+    removed = [r for r in _unique_rules(before) for _unused0 in range(old[r] - new[r])]
     return added, removed
 
 

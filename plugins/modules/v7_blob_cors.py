@@ -95,6 +95,7 @@ options:
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
@@ -102,6 +103,11 @@ attributes:
   diff_mode:
     support: full
     details: Shows the Blob service's CORS rules before and after.
+  platform:
+    platforms: azure
+  action_group:
+    support: full
+    membership: [v7labs.azure_storage.azure]
 notes:
   - Needs C(Microsoft.Storage/storageAccounts/read),
     C(Microsoft.Storage/storageAccounts/blobServices/read) and C(.../blobServices/write) on the
@@ -114,7 +120,7 @@ seealso:
     description: How Azure evaluates CORS rules, and their limits.
     link: https://learn.microsoft.com/rest/api/storageservices/cross-origin-resource-sharing--cors--support-for-the-azure-storage-services
 author:
-  - V7 platform integrations team
+  - V7 platform integrations team (@v7labs)
 """
 
 EXAMPLES = r"""
@@ -217,11 +223,15 @@ def check_account(module: AzureModule, client, group: str, account: str) -> None
     except AzureApiError as err:
         if err.status != 404:
             raise
-        where = (f"Resource group {group}" if err.code == "ResourceGroupNotFound"
-                 else f"Storage account {account} in resource group {group}")
+        subscription = module.clients.subscription_id
+        where = {
+            "SubscriptionNotFound": f"Subscription {subscription} was not found (or the signed-in identity "
+                                    f"cannot see it)",
+            "ResourceGroupNotFound": f"Resource group {group} was not found in subscription {subscription}",
+        }.get(err.code, f"Storage account {account} in resource group {group} was not found in subscription "
+                        f"{subscription}")
         module.ansible.fail_json(
-            msg=f"{where} was not found in subscription {module.clients.subscription_id}; nothing was "
-                f"changed. Check storage_account, resource_group and subscription_id.",
+            msg=f"{where}; nothing was changed. Check storage_account, resource_group and subscription_id.",
             status=err.status, error_code=err.code)
     sku = found.sku
     problem = account_problem(_text(found.kind), _text(sku and sku.name), _text(sku and sku.tier))

@@ -120,7 +120,7 @@ def test_plan_present(rules, wanted, purge, expected):
 def test_five_unrelated_rules_break_the_limit_before_any_write():
     five = UNRELATED + [EXTRA]
     after = cors.plan_present(five, goal(), purge=False)
-    added, _ = cors.changes(five, after)
+    added, _unused0 = cors.changes(five, after)
     problems = cors.check_limits(after, added)
     assert len(problems) == 1
     assert "at most 5 CORS rules" in problems[0]
@@ -240,6 +240,8 @@ BAD_INPUT = {
     "long header": (dict(headers=["x" * 257]), "256 characters per header name"),
     "negative max age": (dict(max_age=-1), "max_age_seconds: -1 is outside 0..2147483647"),
     "huge max age": (dict(max_age=2**31), "max_age_seconds: 2147483648"),
+    "origins over 2 KB together": (
+        dict(origins=[f"https://{i}{'a' * 230}.example" for i in range(9)]), "at most 2048 for all the CORS rules"),
 }
 
 
