@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whether a storage account is ready for V7 Darwin, worked out from plain dicts.
+
+Pure functions only (no Azure SDK imports). The storage account travels in ARM's JSON shape
+(``kind``, ``sku.name``, ``properties.publicNetworkAccess``, ``properties.networkAcls``, ...), the
+caller's permissions as ARM's Permissions_ListForResource entries (``actions``, ``notActions``),
+one entry per role assignment that applies at the account.
+
+What V7 needs from an account (see DESIGN.md): a public endpoint; with the firewall on, V7's
+server IPs in its IP rules; a Blob service that accepts CORS rules for V7's origins; the
+containers it is given. What the operator running the setup needs: to read the account, to write
+the Blob service's CORS rules, to create containers, and to create role assignments.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, normalise_origin
+
+IPv4Net = ipaddress.IPv4Network
+
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+# 3-63 characters; lowercase letters, digits and hyphens; every hyphen between two letters or digits.
+_CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])*$")
+# RFC 1918: Azure Storage refuses these in IP rules, and V7's servers do not come from them.
+_PRIVATE = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+# operator flag -> the ARM action it needs at the storage account, and the roles that grant it
+OPERATOR_ACTIONS: dict[str, str] = {
+    "can_assign_roles": "Microsoft.Authorization/roleAssignments/write",
+    "can_write_cors": "Microsoft.Storage/storageAccounts/blobServices/write",
+    "can_create_containers": "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+    "can_read": "Microsoft.Storage/storageAccounts/read",
+}
+_ROLES_FOR: dict[str, str] = {
+    "can_assign_roles": "Owner, User Access Administrator or Role Based Access Control Administrator",
+    "can_write_cors": "Owner, Contributor or Storage Account Contributor",
+    "can_create_containers": "Owner, Contributor, Storage Account Contributor or Storage Blob Data Contributor",
+    "can_read": "Reader (or any role that grants */read)",
+}
+
+
+class ReadinessInputError(ValueError):
+    """Bad module input; the message names every bad option."""
+
+
+# ---------------------------------------------------------------- names and addresses
+
+
+def account_name_problem(name: str) -> Optional[str]:
+    if _ACCOUNT_NAME.match(name or ""):
+        return None
+    return (f"storage_account: {name!r} is not a storage account name (3 to 24 characters, lowercase "
+            f"letters and digits only)")
+
+
+def container_name_problem(name: str, option: str = "name") -> Optional[str]:
+    if _CONTAINER_NAME.match(name or ""):
+        return None
+    return (f"{option}: {name!r} is not a container name (3 to 63 characters, lowercase letters, digits "
+            f"and hyphens, starting and ending with a letter or digit, no two hyphens in a row)")
+
+
+def parse_v7_ip(value: str) -> IPv4Net:
+    """One V7 address or CIDR range as a network; ValueError saying why it is not usable."""
+    text = str(value).strip()
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 address or CIDR range") from None
+        raise ValueError(f"{value!r} has host bits set; the range is {loose}") from None
+    if not isinstance(network, IPv4Net):
+        raise ValueError(f"{value!r} is IPv6; Azure Storage IP rules and V7's server IPs are IPv4")
+    if any(network.overlaps(private) for private in _PRIVATE):
+        raise ValueError(f"{value!r} is a private (RFC 1918) address, which Azure Storage's firewall "
+                         f"cannot allow and V7 does not connect from")
+    return network
+
+
+def validate_inputs(storage_account: str, containers: Sequence[str], v7_ips: Sequence[str],
+                    origins: Sequence[str]) -> tuple[list[IPv4Net], list[str]]:
+    """(V7's networks, V7's origins as browsers send them); ReadinessInputError naming every bad option."""
+    problems = [p for p in [account_name_problem(storage_account)] if p]
+    problems += [p for p in (container_name_problem(c, "containers") for c in containers) if p]
+    networks: list[IPv4Net] = []
+    for value in v7_ips:
+        try:
+            networks.append(parse_v7_ip(value))
+        except ValueError as err:
+            problems.append(f"v7_ips: {err}")
+    normal: list[str] = []
+    for origin in origins:
+        value = normalise_origin(str(origin))
+        if value in (None, "*"):
+            problems.append(f"v7_origins: {origin!r} is not an http(s) origin such as https://darwin.v7labs.com")
+        elif value not in normal:
+            normal.append(value)
+    if problems:
+        raise ReadinessInputError("; ".join(problems))
+    return networks, normal
+
+
+def rule_networks(values: Iterable[str]) -> tuple[list[IPv4Net], list[str]]:
+    """(networks, unreadable values) of a firewall's IP rules; IPv6 values are not IPv4 rules."""
+    networks, unreadable = [], []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            unreadable.append(value)
+            continue
+        if isinstance(network, IPv4Net):
+            networks.append(network)
+    return networks, unreadable
+
+
+def not_covered(rules: Sequence[IPv4Net], wanted: Sequence[IPv4Net]) -> list[IPv4Net]:
+    """The wanted networks that the rules do not cover; adjacent rules together count."""
+    merged = list(ipaddress.collapse_addresses(rules))
+    return [w for w in wanted if not any(w.subnet_of(rule) for rule in merged)]
+
+
+def show_network(network: IPv4Net) -> str:
+    return str(network.network_address) if network.prefixlen == 32 else str(network)
+
+
+# ---------------------------------------------------------------- the operator's permissions
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """ARM's rule: case-insensitive, and ``*`` stands for any run of characters, ``/`` included."""
+    regex = ".*".join(re.escape(part) for part in pattern.strip().split("*"))
+    return re.fullmatch(regex, action.strip(), flags=re.IGNORECASE) is not None
+
+
+def permitted(permissions: Iterable[Mapping[str, Any]], action: str) -> bool:
+    """Whether some entry's actions grant ``action`` and the same entry's notActions do not take
+    it away. A notAction is not a deny: another role that grants the action still grants it."""
+    for entry in permissions:
+        granted = any(action_matches(p, action) for p in entry.get("actions") or [])
+        if granted and not any(action_matches(p, action) for p in entry.get("notActions") or []):
+            return True
+    return False
+
+
+def operator_flags(permissions: Iterable[Mapping[str, Any]]) -> dict[str, bool]:
+    entries = list(permissions)
+    return {flag: permitted(entries, action) for flag, action in OPERATOR_ACTIONS.items()}
+
+
+# ---------------------------------------------------------------- the account
+
+
+def _props(account: Mapping[str, Any]) -> Mapping[str, Any]:
+    return account.get("properties") or {}
+
+
+def account_summary(account: Mapping[str, Any]) -> dict:
+    """What the module returns as ``account``, from the ARM GET body."""
+    props = _props(account)
+    acls = props.get("networkAcls") or {}
+    sku = account.get("sku") or {}
+    return {
+        "name": account.get("name"),
+        "id": account.get("id"),
+        "kind": account.get("kind"),
+        "sku": sku.get("name"),
+        "location": account.get("location"),
+        "public_network_access": props.get("publicNetworkAccess"),
+        "network_default_action": acls.get("defaultAction"),
+        "ip_rules": [rule.get("value") for rule in acls.get("ipRules") or [] if rule.get("value")],
+        "bypass": acls.get("bypass"),
+        "allow_shared_key_access": props.get("allowSharedKeyAccess"),
+        "blob_endpoint": (props.get("primaryEndpoints") or {}).get("blob"),
+    }
+
+
+def has_public_endpoint(public_network_access: Optional[str]) -> bool:
+    # Not set means Enabled: it is the default of every account created without the property.
+    return (public_network_access or "Enabled").lower() != "disabled"
+
+
+def secured_by_perimeter(public_network_access: Optional[str]) -> bool:
+    return (public_network_access or "").lower() == "securedbyperimeter"
+
+
+def firewall_status(summary: Mapping[str, Any], v7_ips: Sequence[IPv4Net]) -> tuple[dict, list[str]]:
+    """(the ``firewall`` result, IP rule values that could not be read)."""
+    enabled = (summary.get("network_default_action") or "Allow").lower() == "deny"
+    networks, unreadable = rule_networks(summary.get("ip_rules") or [])
+    if not v7_ips:
+        return {"enabled": enabled, "v7_ips_allowed": None, "missing_v7_ips": []}, unreadable
+    missing = not_covered(networks, v7_ips) if enabled else []
+    return ({"enabled": enabled, "v7_ips_allowed": not missing, "missing_v7_ips": [show_network(n) for n in missing]},
+            unreadable)
+
+
+# ---------------------------------------------------------------- everything together
+
+
+def not_found(storage_account: str, resource_group: str) -> dict:
+    """The result for an account that does not exist."""
+    return {
+        "exists": False,
+        "account": None,
+        "blob_cors_supported": None,
+        "blob_cors_reason": None,
+        "public_endpoint": None,
+        "firewall": {"enabled": None, "v7_ips_allowed": None, "missing_v7_ips": []},
+        "containers": {},
+        "missing_containers": [],
+        "operator": {flag: None for flag in OPERATOR_ACTIONS},
+        "ready": False,
+        "problems": [f"storage account {storage_account} was not found in resource group {resource_group}: "
+                     f"check storage_account, resource_group and subscription_id"],
+        "warnings": [],
+    }
+
+
+def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool], permissions: Iterable[Mapping[str, Any]],
+             v7_ips: Sequence[IPv4Net], origins: Sequence[str]) -> dict:
+    """The whole result for an existing account: facts, ``ready``, ``problems`` and ``warnings``.
+
+    ``containers`` maps each container asked about to whether it exists. An empty ``origins``
+    means V7 needs no CORS rule here, so an account without CORS support is then not a problem.
+    """
+    summary = account_summary(account)
+    sku = account.get("sku") or {}
+    cors_reason = account_problem(summary["kind"], sku.get("name"), sku.get("tier"))
+    public = has_public_endpoint(summary["public_network_access"])
+    perimeter = secured_by_perimeter(summary["public_network_access"])
+    firewall, unreadable = firewall_status(summary, v7_ips)
+    missing_containers = [name for name, found in containers.items() if not found]
+    operator = operator_flags(permissions)
+    shown_ips = ", ".join(show_network(n) for n in v7_ips)
+
+    problems: list[str] = []
+    warnings: list[str] = []
+    if not public:
+        problems.append("public network access is Disabled: V7 needs a public endpoint; set "
+                        "publicNetworkAccess to Enabled")
+    if perimeter:
+        warnings.append("public network access is SecuredByPerimeter: the network security perimeter's "
+                        "inbound access rules decide what reaches the account, over its own firewall; make "
+                        "sure they allow V7's server IPs" + (f" ({shown_ips})" if v7_ips else ""))
+    elif firewall["enabled"]:
+        if not v7_ips:
+            problems.append("the firewall is on (defaultAction Deny) and no V7 IPs were given: ask V7 support "
+                            "for their server IPs and pass them as v7_ips")
+        elif firewall["missing_v7_ips"]:
+            problems.append(f"the firewall denies by default and V7's IPs {', '.join(firewall['missing_v7_ips'])} "
+                            f"are not allowed: add them to the account's firewall (networkAcls.ipRules)")
+    for value in unreadable:
+        warnings.append(f"the firewall IP rule {value!r} is not an IP address or CIDR range and was ignored")
+
+    if cors_reason and origins:
+        problems.append(f"V7's origins ({', '.join(origins)}) cannot be allowed by Blob CORS rules: {cors_reason}")
+    problems += [f"container {name} does not exist: create it (v7labs.azure_storage.v7_blob_container) or "
+                 f"correct the name" for name in missing_containers]
+
+    for flag, allowed in operator.items():
+        if allowed:
+            continue
+        message = f"the operator lacks {OPERATOR_ACTIONS[flag]} here: needs {_ROLES_FOR[flag]}"
+        if flag == "can_create_containers" and not missing_containers:
+            warnings.append(message + " (not needed now: every container given exists)")
+        else:
+            problems.append(message)
+
+    return {
+        "exists": True,
+        "account": summary,
+        "blob_cors_supported": cors_reason is None,
+        "blob_cors_reason": cors_reason,
+        "public_endpoint": public,
+        "firewall": firewall,
+        "containers": dict(containers),
+        "missing_containers": missing_containers,
+        "operator": operator,
+        "ready": not problems,
+        "problems": problems,
+        "warnings": warnings,
+    }

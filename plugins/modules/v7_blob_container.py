@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: v7_blob_container
+short_description: Make sure a blob container exists, for V7 Darwin's prefix
+description:
+  - Makes sure a blob container exists in a storage account, for example the container of the
+    C(container/folder) prefix under which V7 Darwin writes the files it generates.
+  - Reads the container through the management plane (ARM C(blobServices/default/containers)) and
+    creates it only when Azure answers that it does not exist (C(ContainerNotFound)). A new
+    container is private (no anonymous access) and has the account's default settings. An existing
+    container is never changed.
+  - Uses no account key and no data-plane role, so it works when shared-key access is disabled.
+  - Fails with a clear message when the storage account does not exist, or has no Blob service
+    (C(FileStorage)). Names are checked against Azure's rules before any request.
+version_added: 0.1.0
+options:
+  resource_group:
+    description: Resource group of the storage account.
+    type: str
+    required: true
+  storage_account:
+    description: Name of the storage account (3 to 24 lowercase letters and digits).
+    type: str
+    required: true
+  name:
+    description:
+      - Name of the container. Azure's rules - 3 to 63 characters; lowercase letters, digits and
+        hyphens; starts and ends with a letter or digit; no two hyphens in a row.
+    type: str
+    required: true
+  state:
+    description:
+      - Only V(present). There is no V(absent) on purpose - a container holds the customer's data,
+        and taking V7 off an account (offboarding) never deletes customer data. Delete a container
+        by hand if it really has to go.
+    type: str
+    choices: [present]
+    default: present
+extends_documentation_fragment:
+  - v7labs.azure_storage.azure_auth
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Reads the container and predicts the change; writes nothing.
+  diff_mode:
+    support: full
+    details: Shows the container before (null when it does not exist) and after.
+  platform:
+    platforms: azure
+  action_group:
+    support: full
+    membership: [v7labs.azure_storage.azure]
+notes:
+  - Needs C(Microsoft.Storage/storageAccounts/read), C(.../blobServices/containers/read) and
+    C(.../blobServices/containers/write) on the account, for example through Storage Account
+    Contributor or Storage Blob Data Contributor.
+seealso:
+  - module: v7labs.azure_storage.v7_storage_account_info
+  - name: Naming containers
+    description: Azure's rules for container names.
+    link: https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata
+author:
+  - V7 platform integrations team (@v7labs)
+"""
+
+EXAMPLES = r"""
+- name: The container of V7's prefix images/v7-generated
+  v7labs.azure_storage.v7_blob_container:
+    resource_group: rg-data
+    storage_account: stdarwinimages
+    name: images
+"""
+
+RETURN = r"""
+container:
+  description: The container (predicted in check mode when it would be created).
+  returned: success
+  type: dict
+  contains:
+    name:
+      description: Name of the container.
+      type: str
+      sample: images
+    id:
+      description: ARM resource id of the container.
+      type: str
+      sample: >-
+        /subscriptions/0000/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stdarwinimages/blobServices/default/containers/images
+"""
+
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
+    account_name_problem, container_name_problem)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+
+ARGUMENT_SPEC = dict(
+    resource_group=dict(type="str", required=True),
+    storage_account=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["present"], default="present"),
+)
+
+_SCOPE_NOT_FOUND = {"ResourceGroupNotFound", "SubscriptionNotFound"}
+
+
+def check_account(module: AzureModule, client, group: str, account: str) -> str:
+    """The account's ARM id; fails when it does not exist or has no Blob service."""
+    try:
+        with api_call(f"read storage account {account} in resource group {group}"):
+            found = client.storage_accounts.get_properties(group, account).as_dict()
+    except AzureApiError as err:
+        if err.status != 404 or err.code in _SCOPE_NOT_FOUND:
+            raise
+        module.ansible.fail_json(
+            msg=f"Storage account {account} was not found in resource group {group} (subscription "
+                f"{module.clients.subscription_id}); nothing was changed. Check storage_account, "
+                f"resource_group and subscription_id.",
+            status=err.status, error_code=err.code)
+    if found.get("kind") == "FileStorage":
+        module.ansible.fail_json(
+            msg=f"Storage account {account} is a FileStorage account: it has no Blob service, so it cannot "
+                f"hold blob containers. Use a StorageV2, BlockBlobStorage or BlobStorage account.")
+    return found["id"]
+
+
+def read_container(client, group: str, account: str, name: str) -> dict | None:
+    try:
+        with api_call(f"read container {name} of storage account {account}"):
+            return client.blob_containers.get(group, account, name).as_dict()
+    except AzureApiError as err:
+        if err.status == 404 and err.code == "ContainerNotFound":
+            return None
+        raise
+
+
+def create_container(client, group: str, account: str, name: str) -> bool:
+    """Create the container; False when Azure says it was already there (200, not 201)."""
+    from azure.mgmt.storage import models  # the client has imported it already
+
+    with api_call(f"create container {name} in storage account {account}"):
+        status = client.blob_containers.create(
+            group, account, name, models.BlobContainer(),
+            cls=lambda pipeline_response, _deserialized, _headers: pipeline_response.http_response.status_code)
+    return status == 201
+
+
+def ensure_container(module: AzureModule) -> dict:
+    params = module.params
+    group, account, name = params["resource_group"], params["storage_account"], params["name"]
+    problems = [p for p in (account_name_problem(account), container_name_problem(name)) if p]
+    if problems:
+        module.ansible.fail_json(msg="; ".join(problems))
+
+    client = module.clients.storage(module.clients.subscription_id)
+    account_id = check_account(module, client, group, account)
+    existing = read_container(client, group, account, name)
+    after = {"name": name, "id": existing["id"] if existing else f"{account_id}/blobServices/default/containers/{name}"}
+    changed = existing is None
+    if changed and not module.check_mode:
+        changed = create_container(client, group, account, name)
+
+    result = dict(changed=changed, container=after)
+    if module.diff_mode:
+        before = None if existing is None else after
+        result["diff"] = dict(before=dict(container=before), after=dict(container=after))
+    return result
+
+
+def main() -> None:
+    AzureModule(ARGUMENT_SPEC).run(ensure_container)
+
+
+if __name__ == "__main__":
+    main()
