@@ -169,6 +169,22 @@ def managed(current: Iterable[Assignment], managed_scopes: Iterable[str], princi
     ]
 
 
+def unlisted(current: Iterable[Assignment], managed_scopes: list[str], principal_id: str) -> list[Assignment]:
+    """V7's roles held by this principal on containers of the account (managed_scopes[0]) that are
+    not in managed_scopes: left alone, but worth telling the user about. Sorted."""
+    account = normalise_scope(managed_scopes[0])
+    in_scope = {normalise_scope(s) for s in managed_scopes}
+    found = [
+        a
+        for a in current
+        if a.principal_id.lower() == principal_id.lower()
+        and a.role_guid in ROLE_NAMES
+        and a.key[0] not in in_scope
+        and a.key[0].startswith(account + "/blobservices/default/containers/")
+    ]
+    return sorted(found, key=_sort_key)
+
+
 def plan(
     current: Iterable[Assignment],
     wanted: set[tuple[str, str]],

@@ -20,9 +20,11 @@ description:
     assignments get a name derived from scope, role and principal, so re-runs never create twins.
   - Only the three roles above, for this principal, at the storage account and the listed containers,
     are ever removed. Other roles the principal holds, and roles inherited from the resource group
-    or subscription, are left alone.
-  - With O(state=present), the storage account and every listed container must exist; all missing
-    ones are named in one failure, before anything is written.
+    or subscription, are left alone. So are V7's roles on containers that are not listed, with a
+    warning that names them.
+  - With O(state=present), the storage account and every listed container must exist, and the account
+    must have a Blob service (not C(FileStorage)); all missing ones are named in one failure, before
+    anything is written.
   - Right after the service principal is created, Azure Resource Manager may not see it yet
     (C(PrincipalNotFound)); role assignment writes are retried for up to O(replication_timeout) seconds.
   - The identity running the module needs C(Microsoft.Authorization/roleAssignments/write) and
@@ -72,7 +74,8 @@ options:
     description:
       - V(present) ensures the roles above.
       - V(absent) removes V7's three roles from this principal at the storage account and the listed
-        containers, and nothing else. It does not require the account or containers to exist.
+        containers, and nothing else. It does not require the account or containers to exist; a missing
+        storage account or resource group has nothing to remove. A missing subscription fails.
     type: str
     choices: [present, absent]
     default: present
@@ -98,7 +101,7 @@ attributes:
   action_group:
     membership: [v7labs.azure_storage.azure]
 author:
-  - V7 platform integrations team
+  - V7 platform integrations team (@v7labs)
 """
 
 EXAMPLES = r"""
@@ -154,10 +157,12 @@ assignments:
       description: Object id of the principal.
       type: str
   sample:
-    - id: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/acme1/providers/Microsoft.Authorization/roleAssignments/0b6f3b9e-5d86-5d2e-9d0f-6f3c1a7e2b44
+    - id: "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.Storage\
+        /storageAccounts/acme1/providers/Microsoft.Authorization/roleAssignments/0b6f3b9e-5d86-5d2e-9d0f-6f3c1a7e2b44"
       name: 0b6f3b9e-5d86-5d2e-9d0f-6f3c1a7e2b44
       scope: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/acme1
-      role_definition_id: /subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/db58b8e5-c6ad-4a2a-8342-4190687cbf4a
+      role_definition_id: "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization\
+        /roleDefinitions/db58b8e5-c6ad-4a2a-8342-4190687cbf4a"
       role_name: Storage Blob Delegator
       principal_id: 5f3c8a1e-2b4d-4e6f-8a9b-0c1d2e3f4a5b
 created:
@@ -198,6 +203,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
+# 404 codes that mean the storage account or its resource group is not there (a missing
+# subscription is a configuration error, not "nothing to remove").
+GONE = ("ResourceNotFound", "ResourceGroupNotFound", "StorageAccountNotFound")
+
+
 class Failure(Exception):
     """A failure with a message written here, and the partial result to report with it."""
 
@@ -230,15 +240,21 @@ def check_targets_exist(storage, subscription: str, rg: str, account: str, conta
     """Fails once, naming every missing target, before anything is written."""
     try:
         with api_call(f"read storage account {account}"):
-            storage.storage_accounts.get_properties(rg, account)
+            properties = storage.storage_accounts.get_properties(rg, account)
     except AzureApiError as err:
-        if err.status != 404:
+        if err.status != 404 or err.code not in GONE:
             raise
-        where = f"resource group {rg}" if err.code == "ResourceGroupNotFound" else f"storage account {account}"
+        if err.code == "ResourceGroupNotFound":
+            where = f"The resource group {rg} was not found in subscription {subscription}"
+        else:
+            where = f"The storage account {account} was not found in resource group {rg} (subscription {subscription})"
+        raise Failure(f"{where}; nothing was changed.", status=err.status, error_code=err.code) from None
+    if properties.kind == "FileStorage":
         raise Failure(
-            f"The {where} was not found (resource group {rg}, subscription {subscription}); nothing was changed.",
-            status=err.status, error_code=err.code,
-        ) from None
+            f"The storage account {account} is a FileStorage account, which has no Blob service for V7 to use; "
+            "use a StorageV2 or BlockBlobStorage account. Nothing was changed.",
+            error_code="FeatureNotSupportedForAccount",
+        )
     missing = []
     for name in dict.fromkeys(containers):
         try:
@@ -251,32 +267,32 @@ def check_targets_exist(storage, subscription: str, rg: str, account: str, conta
     if missing:
         raise Failure(
             f"Containers not found in storage account {account}: {', '.join(missing)}. Create them, or leave "
-            "them out of containers; nothing was changed."
+            "them out of containers; nothing was changed.",
+            status=404, error_code="ContainerNotFound",
         )
 
 
-def list_assignments(auth, managed_scopes: list[str], principal: str, *, gone_ok: bool) -> list[ra.Assignment]:
-    """This principal's assignments as ARM lists them for each scope (at, above and below it);
-    ra.managed() later keeps those made exactly at a managed scope."""
-    found: dict[str, ra.Assignment] = {}
-    for scope in managed_scopes:
-        try:
-            with api_call(f"list role assignments on {ra.short_scope(scope)}"):
-                items = list(auth.role_assignments.list_for_scope(scope, filter=f"principalId eq '{principal}'"))
-        except AzureApiError as err:
-            if gone_ok and err.status == 404:
-                continue
-            if err.code == "AuthorizationFailed":
-                raise Failure(
-                    f"{err} It lacks Microsoft.Authorization/roleAssignments/read on {scope} (and needs "
-                    "/write and /delete there to change them); nothing was changed.",
-                    status=err.status, error_code=err.code,
-                ) from None
-            raise
-        for item in items:
-            a = ra.from_api(item)
-            found[(a.id or "").lower()] = a
-    return list(found.values())
+def list_assignments(auth, account_scope: str, principal: str, *, gone_ok: bool) -> list[ra.Assignment]:
+    """This principal's assignments at, above and below the storage account: with a principalId
+    filter ARM lists all three, so one call covers the account and all its containers."""
+    try:
+        with api_call(f"list role assignments on {ra.short_scope(account_scope)}"):
+            items = list(auth.role_assignments.list_for_scope(account_scope, filter=f"principalId eq '{principal}'"))
+    except AzureApiError as err:
+        if gone_ok and err.status == 404 and err.code in GONE:
+            return []
+        if err.code == "AuthorizationFailed":
+            raise Failure(
+                f"{err} It lacks Microsoft.Authorization/roleAssignments/read on {account_scope} (and needs "
+                "/write and /delete there to change them); nothing was changed.",
+                status=err.status, error_code=err.code,
+            ) from None
+        raise
+    return [ra.from_api(item) for item in items]
+
+
+def _status_and_body(pipeline_response, deserialized, _headers):
+    return pipeline_response.http_response.status_code, deserialized
 
 
 def create(auth, subscription: str, scope: str, guid: str, principal: str, timeout: int):
@@ -290,8 +306,9 @@ def create(auth, subscription: str, scope: str, guid: str, principal: str, timeo
     while True:
         try:
             with api_call(f"assign {target.role_name} on {ra.short_scope(scope)}"):
-                reply = auth.role_assignments.create(scope, target.name, parameters)
-            return (ra.from_api(reply) if reply is not None and reply.scope else target), True
+                status, reply = auth.role_assignments.create(scope, target.name, parameters, cls=_status_and_body)
+            # 200: an assignment under this very name was already there (a concurrent run made it)
+            return (ra.from_api(reply) if reply is not None and reply.scope else target), status == 201
         except AzureApiError as err:
             if err.code == "RoleAssignmentExists":
                 return existing_twin(auth, target), False
@@ -322,21 +339,18 @@ def apply(auth, subscription: str, principal: str, to_create, to_delete, timeout
     """Creates before deleting, so narrowing from account to container scope never leaves V7 without
     access. On failure, says what was done; every step is idempotent, so a re-run finishes the rest."""
     created, present, removed = [], [], []
-    action, scope = "write", ""
     try:
         for scope, guid in to_create:
             assignment, made = create(auth, subscription, scope, guid, principal, timeout)
             (created if made else present).append(assignment)
         for assignment in to_delete:
-            action, scope = "delete", assignment.scope
             with api_call(f"remove {ra.describe(assignment)}"):
                 auth.role_assignments.delete_by_id(assignment.id)
             removed.append(assignment)
     except (AzureApiError, Failure) as err:
+        # ARM's AuthorizationFailed already names the action and scope; api_call adds the roles that allow it
         msg = err.msg if isinstance(err, Failure) else str(err)
         extra = err.result if isinstance(err, Failure) else {"status": err.status, "error_code": err.code}
-        if extra.get("error_code") == "AuthorizationFailed":
-            msg += f" It lacks Microsoft.Authorization/roleAssignments/{action} on {scope}."
         done = [f"assigned {ra.describe(a)}" for a in created] + [f"removed {ra.describe(a)}" for a in removed]
         msg += f" Done before this: {'; '.join(done)}; re-running the task does the rest." if done else " Nothing was changed."
         raise Failure(
@@ -344,6 +358,14 @@ def apply(auth, subscription: str, principal: str, to_create, to_delete, timeout
             removed=[a.to_dict() for a in removed], **extra,
         ) from None
     return created, present, removed
+
+
+def warn_unlisted(module: AzureModule, others: list[ra.Assignment], principal: str) -> None:
+    if others:
+        module.warn(
+            f"The service principal {principal} also holds {'; '.join(map(ra.describe, others))}, on containers "
+            "not listed in containers; this task leaves those roles alone. List the containers to keep or remove them."
+        )
 
 
 def run(module: AzureModule) -> dict:
@@ -362,8 +384,9 @@ def ensure(module: AzureModule) -> dict:
     auth = module.clients.authorization(subscription)
     if p["state"] == "present":
         check_targets_exist(module.clients.storage(subscription), subscription, rg, account, containers)
-    current = list_assignments(auth, managed_scopes, principal, gone_ok=p["state"] == "absent")
+    current = list_assignments(auth, managed_scopes[0], principal, gone_ok=p["state"] == "absent")
     before = ra.managed(current, managed_scopes, principal)
+    warn_unlisted(module, ra.unlisted(current, managed_scopes, principal), principal)
     wanted = ra.desired(subscription, rg, account, containers, write=p["write"], delegator=p["delegator"])
     to_create, to_delete = ra.plan(
         current, wanted, managed_scopes=managed_scopes, principal_id=principal,

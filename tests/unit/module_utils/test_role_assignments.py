@@ -150,8 +150,8 @@ def test_plan(current, containers, write, delegator, exclusive, state, creates, 
 
 def test_plan_results_are_sorted():
     wanted = ra.desired(SUB, RG, ACCOUNT, ["zeta", "alpha"], write=True, delegator=True)
-    to_create, _ = ra.plan([], wanted, managed_scopes=ra.scopes(SUB, RG, ACCOUNT, ["zeta", "alpha"]),
-                           principal_id=PRINCIPAL)
+    to_create = ra.plan([], wanted, managed_scopes=ra.scopes(SUB, RG, ACCOUNT, ["zeta", "alpha"]),
+                        principal_id=PRINCIPAL)[0]
     keys = [(scope.lower(), guid) for scope, guid in to_create]
     assert keys == sorted(keys)
 
@@ -166,6 +166,32 @@ def test_applying_the_plan_converges():
         ra.predicted(SUB, scope, guid, PRINCIPAL) for scope, guid in to_create
     ]
     assert ra.plan(after, wanted, managed_scopes=managed_scopes, principal_id=PRINCIPAL) == ([], [])
+
+
+OTHER_ACCOUNT_READER = Assignment(
+    scope=ra.container_scope(ra.account_scope(SUB, RG, ACCOUNT + "x"), "archive"),
+    role_definition_id=ra.role_definition_id(SUB, READER),
+    principal_id=PRINCIPAL,
+    id="/z/providers/Microsoft.Authorization/roleAssignments/z",
+    name="z",
+)
+UNMANAGED_CONTAINER_OWNER = existing("archive", BLOB_OWNER)
+
+
+@pytest.mark.parametrize(
+    "current, containers, expected",
+    [
+        ([UNMANAGED_CONTAINER_READER, HAND_READER_PHOTOS, HAND_DELEGATOR], ["photos"], [UNMANAGED_CONTAINER_READER]),
+        ([UNMANAGED_CONTAINER_READER], ["archive"], []),
+        # the account-level roles are managed whether or not containers are listed
+        ([HAND_READER_ACCT, HAND_READER_PHOTOS], [], [HAND_READER_PHOTOS]),
+        ([SUB_READER, OTHER_PRINCIPAL_READER, UNMANAGED_CONTAINER_OWNER, OTHER_ACCOUNT_READER], ["photos"], []),
+        ([HAND_READER_VIDEOS, UNMANAGED_CONTAINER_READER], ["photos"], [UNMANAGED_CONTAINER_READER, HAND_READER_VIDEOS]),
+    ],
+    ids=["unlisted container", "listed container", "account scope", "not V7's", "sorted"],
+)
+def test_unlisted(current, containers, expected):
+    assert ra.unlisted(current, ra.scopes(SUB, RG, ACCOUNT, containers), PRINCIPAL) == expected
 
 
 @pytest.mark.parametrize(
