@@ -10,7 +10,7 @@ LINK := $(COLLECTIONS)/ansible_collections/v7labs/azure_storage
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all venv test unit fidelity integration demo emulator clean
+.PHONY: all venv test unit fidelity integration sanity demo emulator clean
 
 all: test
 
@@ -35,8 +35,12 @@ fidelity: venv
 integration: venv
 	$(BIN)/python -m pytest -q tests/integration
 
-test: venv
-	$(BIN)/python -m pytest -q -n 2 tests/unit tests/fidelity tests/integration
+sanity: venv
+	bash tests/sanity/run.sh
+
+# sanity and lint first (they fail fast), then every pytest suite; pytest's summary closes the run
+test: venv sanity
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration
 
 demo: venv
 	$(BIN)/python -m tests.demo
