@@ -16,6 +16,13 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import
 
 _REQUIREMENTS = "azure-identity, azure-mgmt-storage and azure-mgmt-authorization (see the collection's requirements.txt)"
 
+# The options of doc fragment v7labs.azure_storage.storage_account, for every module that works
+# on one storage account.
+STORAGE_ACCOUNT_OPTIONS = {
+    "resource_group": {"type": "str", "required": True},
+    "storage_account": {"type": "str", "required": True},
+}
+
 
 class AzureModule:
     def __init__(self, argument_spec: dict, *, needs_subscription: bool = True, **kwargs) -> None:

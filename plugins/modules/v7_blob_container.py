@@ -18,14 +18,6 @@ description:
     (C(FileStorage)). Names are checked against Azure's rules before any request.
 version_added: 0.1.0
 options:
-  resource_group:
-    description: Resource group of the storage account.
-    type: str
-    required: true
-  storage_account:
-    description: Name of the storage account (3 to 24 lowercase letters and digits).
-    type: str
-    required: true
   name:
     description:
       - Name of the container. Azure's rules - 3 to 63 characters; lowercase letters, digits and
@@ -42,6 +34,7 @@ options:
     default: present
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
+  - v7labs.azure_storage.storage_account
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -97,11 +90,10 @@ container:
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
     account_name_problem, container_name_problem)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 
 ARGUMENT_SPEC = dict(
-    resource_group=dict(type="str", required=True),
-    storage_account=dict(type="str", required=True),
+    **STORAGE_ACCOUNT_OPTIONS,
     name=dict(type="str", required=True),
     state=dict(type="str", choices=["present"], default="present"),
 )

@@ -33,14 +33,6 @@ description:
     (FileStorage, or a premium general-purpose account that holds page blobs only).
 version_added: 0.1.0
 options:
-  resource_group:
-    description: Resource group of the storage account.
-    type: str
-    required: true
-  storage_account:
-    description: Name of the storage account.
-    type: str
-    required: true
   origins:
     description:
       - Origins V7's web app is served from. Each is C(*) or an http(s) origin (scheme, host,
@@ -94,6 +86,7 @@ options:
     default: false
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
+  - v7labs.azure_storage.storage_account
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -196,11 +189,10 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
     V7_ORIGIN, CorsInputError, CorsRule, account_problem, changes, check_limits, plan_absent,
     plan_present, still_allowed, validate_goal)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 
 ARGUMENT_SPEC = dict(
-    resource_group=dict(type="str", required=True),
-    storage_account=dict(type="str", required=True),
+    **STORAGE_ACCOUNT_OPTIONS,
     origins=dict(type="list", elements="str", default=[V7_ORIGIN]),
     methods=dict(type="list", elements="str", default=["GET", "PUT"]),
     allowed_headers=dict(type="list", elements="str", default=["*"]),

@@ -28,14 +28,6 @@ description:
     group or subscription that does not exist, or a request Azure refuses (403), fails the task.
 version_added: 0.1.0
 options:
-  resource_group:
-    description: Resource group of the storage account.
-    type: str
-    required: true
-  storage_account:
-    description: Name of the storage account (3 to 24 lowercase letters and digits).
-    type: str
-    required: true
   containers:
     description:
       - Containers V7 will use. Each is checked for existence.
@@ -62,6 +54,7 @@ options:
     default: [https://darwin.v7labs.com]
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
+  - v7labs.azure_storage.storage_account
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -255,11 +248,10 @@ problems:
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
     ReadinessInputError, evaluate, not_found, validate_inputs)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 
 ARGUMENT_SPEC = dict(
-    resource_group=dict(type="str", required=True),
-    storage_account=dict(type="str", required=True),
+    **STORAGE_ACCOUNT_OPTIONS,
     containers=dict(type="list", elements="str", default=[]),
     v7_ips=dict(type="list", elements="str", default=[]),
     v7_origins=dict(type="list", elements="str", default=["https://darwin.v7labs.com"]),

@@ -37,14 +37,6 @@ options:
         M(v7labs.azure_storage.v7_service_principal). Not V7's application (client) id.
     type: str
     required: true
-  resource_group:
-    description: Resource group of the storage account.
-    type: str
-    required: true
-  storage_account:
-    description: Name of the storage account.
-    type: str
-    required: true
   containers:
     description:
       - Containers V7 may use. The data roles are assigned on each of them.
@@ -87,6 +79,7 @@ options:
     default: 120
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
+  - v7labs.azure_storage.storage_account
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
@@ -181,7 +174,7 @@ import time
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 
 try:
     from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
@@ -192,8 +185,7 @@ V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
 
 ARGUMENT_SPEC = dict(
     principal_id=dict(type="str", required=True),
-    resource_group=dict(type="str", required=True),
-    storage_account=dict(type="str", required=True),
+    **STORAGE_ACCOUNT_OPTIONS,
     containers=dict(type="list", elements="str", default=[]),
     write=dict(type="bool", default=False),
     delegator=dict(type="bool", default=True),
