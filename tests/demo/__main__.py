@@ -49,7 +49,7 @@ def summary(results: list[dict]) -> dict[str, str]:
     for entry in results:
         host, result = entry["host"], entry["result"]
         if entry["status"] == "failed" and host not in lines:
-            lines[host] = "NOT READY: " + str(result.get("msg", "failed")).split("\n")[0][:160]
+            lines[host] = "NOT READY: " + str(result.get("msg", "failed")).split("\n", maxsplit=1)[0][:160]
     for entry in results:
         lines.setdefault(entry["host"], "ready")
     return dict(sorted(lines.items()))

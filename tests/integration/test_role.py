@@ -164,7 +164,7 @@ def v7_roles(world: dict) -> dict[str, set]:
         for ra in tenant["role_assignments"]:
             role = ROLE_NAMES.get(ra["role"])
             if role and "/storageAccounts/" in ra["scope"]:
-                account, _, rest = ra["scope"].split("/storageAccounts/")[1].partition("/")
+                account, _slash, rest = ra["scope"].split("/storageAccounts/")[1].partition("/")
                 found[account].add((role, rest.rsplit("/", 1)[-1] if rest else ACCOUNT))
     return found
 
@@ -466,7 +466,7 @@ def mistakes(emulator_process, tmp_path_factory) -> tuple[Run, list[dict]]:
     shared = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
               "v7_azure_auth": {"client_id": "aaaaaaaa-0000-4000-8000-000000000001", "secret": SECRETS[0]}}
     inventory.write_text(yaml.safe_dump({"all": {"children": {"v7_storage_accounts": {
-        "vars": shared, "hosts": {name: variables for name, (variables, _) in MISTAKES.items()}}}}}))
+        "vars": shared, "hosts": {name: variables for name, (variables, _message) in MISTAKES.items()}}}}}))
     emulator_process.reset()
     run = run_playbook(os.path.join(PLAYBOOKS, "configure.yml"), env=emulator_process.env(), inventory=str(inventory),
                        forks=10, extra_vars={"v7_activation_dir": str(workdir / "activation")})
