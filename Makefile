@@ -10,7 +10,7 @@ LINK := $(COLLECTIONS)/ansible_collections/v7labs/azure_storage
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all venv test unit fidelity integration sanity demo emulator clean
+.PHONY: all venv test unit fidelity integration sanity matrix docs demo emulator clean
 
 all: test
 
@@ -38,9 +38,32 @@ integration: venv
 sanity: venv
 	bash tests/sanity/run.sh
 
-# sanity and lint first (they fail fast), then every pytest suite; pytest's summary closes the run
+# The unit tests and an integration slice (the role through every module) under the oldest and
+# the newest ansible-core and Python claimed, each in its own .venv-matrix/<entry> (tests/matrix).
+matrix: venv
+	$(BIN)/python tests/matrix/run.py
+
+# sanity and lint first (they fail fast), then every pytest suite, then the version matrix, whose
+# table closes the run
 test: venv sanity
-	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging
+	$(MAKE) --no-print-directory matrix
+
+# The documentation site of the modules, their doc fragments and the role (antsibull-docs, Sphinx):
+# $(DOCS_DIR)/build/html/index.html. Offline: no intersphinx inventory is downloaded, so the two
+# labels of Ansible's own documentation that the pages name stay plain text; any other Sphinx
+# warning, and any markup or schema error antsibull-docs finds, fails the build.
+DOCS_DIR ?= build/docs
+docs: venv
+	rm -rf $(DOCS_DIR) && mkdir -p $(DOCS_DIR) && chmod 0755 $(DOCS_DIR)
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	$(BIN)/antsibull-docs sphinx-init --use-current --fail-on-error --squash-hierarchy \
+		--project v7labs.azure_storage --title v7labs.azure_storage \
+		--copyright 'the v7labs.azure_storage authors' --dest-dir $(DOCS_DIR) v7labs.azure_storage
+	printf '%s\n' '' '# offline: no inventory is downloaded' 'intersphinx_mapping = {}' \
+		"nitpick_ignore = [('std:ref', 'ansible_configuration_settings'), ('std:ref', 'common_return_values')]" \
+		>> $(DOCS_DIR)/conf.py
+	$(DOCS_DIR)/build.sh
 
 demo: venv
 	$(BIN)/python -m tests.demo
@@ -49,4 +72,4 @@ emulator: venv
 	$(BIN)/python -m tests.emulator --port 8443 --state tests/emulator/states/default.yml
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) .venv-matrix build .pytest_cache
