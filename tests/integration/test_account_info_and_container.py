@@ -11,12 +11,11 @@ assert on what the user saw and on what the emulator received:
 """
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 from dataclasses import asdict, dataclass, field
 
 import pytest
+
+from tests.session_cache import once_per_session
 
 from tests.conftest import AUDITOR, CONTOSO, DEFAULT_STATE, OPERATOR, SUBSCRIPTION
 from tests.emulator.state import load_document
@@ -44,20 +43,6 @@ def container_id(account: str, name: str) -> str:
 def env_for(emulator, identity: dict) -> dict:
     # AWX's Azure credential injects the subscription too.
     return {**auth_env(emulator, identity, CONTOSO), "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION}
-
-
-def once_per_session(tmp_path_factory, name: str, compute) -> dict:
-    """compute() once per test session, even when pytest-xdist spreads these tests over workers:
-    every worker's emulator gives the same answer, so the first worker to get here runs it."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, shared by its workers
-    cache = root / f"account_info_and_container_{name}.json"
-    with open(root / f"account_info_and_container_{name}.lock", "w", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cache.exists():
-            cache.write_text(json.dumps(compute()), encoding="utf-8")
-        return json.loads(cache.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -296,7 +281,7 @@ def info(emulator_process, tmp_path_factory) -> Recorded:
     steps = [("default", default_world(), play(*info_tasks("default")), OPERATOR, False),
              ("network", network, play(*info_tasks("network")), OPERATOR, False),
              ("auditor", network, play(*info_tasks("auditor")), AUDITOR, False)]
-    return Recorded.load(once_per_session(tmp_path_factory, "info", lambda: record(emulator_process, steps)))
+    return Recorded.load(once_per_session(tmp_path_factory, "account_info_and_container_info", lambda _workdir: record(emulator_process, steps)))
 
 
 @pytest.mark.parametrize("name", INFO_CASES)
@@ -384,7 +369,7 @@ def containers(emulator_process, tmp_path_factory) -> Recorded:
     world = default_world()
     steps = [("check", world, plays, OPERATOR, True), ("apply", None, plays, OPERATOR, False),
              ("again", None, plays, OPERATOR, False)]
-    return Recorded.load(once_per_session(tmp_path_factory, "containers", lambda: record(emulator_process, steps)))
+    return Recorded.load(once_per_session(tmp_path_factory, "account_info_and_container_containers", lambda _workdir: record(emulator_process, steps)))
 
 
 @pytest.mark.parametrize("step, changed, before", [
@@ -458,7 +443,7 @@ BAD_INPUT = {
 def bad_input(emulator_process, tmp_path_factory) -> Recorded:
     plays = play(*({**task, "name": name} for name, (task, _unused0) in BAD_INPUT.items()))
     steps = [("bad", default_world(), plays, OPERATOR, False)]
-    return Recorded.load(once_per_session(tmp_path_factory, "bad_input", lambda: record(emulator_process, steps)))
+    return Recorded.load(once_per_session(tmp_path_factory, "account_info_and_container_bad_input", lambda _workdir: record(emulator_process, steps)))
 
 
 @pytest.mark.parametrize("name", BAD_INPUT)

@@ -8,13 +8,12 @@ change, and nothing the second time.
 from __future__ import annotations
 
 import copy
-import fcntl
-import json
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 
 import pytest
+
+from tests.session_cache import once_per_session
 import yaml
 
 from tests.conftest import AUDITOR, CONTOSO, DEFAULT_STATE, OPERATOR, SUBSCRIPTION
@@ -261,20 +260,6 @@ class Converged:
         return result
 
 
-def once_per_session(tmp_path_factory, name: str, compute) -> dict:
-    """compute() once per test session, even when pytest-xdist spreads this module's tests over
-    workers: any worker's emulator gives the same answer, so the first one to get here runs it."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, shared by its workers
-    cache = root / f"{name}.json"
-    with open(root / f"{name}.lock", "w", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cache.exists():
-            cache.write_text(json.dumps(compute()), encoding="utf-8")
-        return json.loads(cache.read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
 def converged(emulator_process, tmp_path_factory) -> Converged:
     def compute() -> dict:
@@ -292,7 +277,7 @@ def converged(emulator_process, tmp_path_factory) -> Converged:
         finally:
             emu.reset()
 
-    data = once_per_session(tmp_path_factory, "blob_cors_converged", compute)
+    data = once_per_session(tmp_path_factory, "blob_cors_converged", lambda _workdir: compute())
     return Converged({step: Run(**run) for step, run in data["runs"].items()}, data["logs"], data["state"])
 
 
@@ -510,7 +495,7 @@ def bad_input(emulator_process, tmp_path_factory) -> tuple[Run, list]:
         run = run_playbook(play(*tasks), env=operator_env(emulator_process))
         return {"run": asdict(run), "log": emulator_process.log()}
 
-    data = once_per_session(tmp_path_factory, "blob_cors_bad_input", compute)
+    data = once_per_session(tmp_path_factory, "blob_cors_bad_input", lambda _workdir: compute())
     return Run(**data["run"]), data["log"]
 
 

@@ -16,13 +16,14 @@ mostly one account at a time.
 from __future__ import annotations
 
 import copy
-import fcntl
 import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 
 import pytest
+
+from tests.session_cache import once_per_session
 import yaml
 
 from tests.emulator.state import load_document
@@ -232,27 +233,17 @@ def tell(emulator, workdir: str, world: dict, steps) -> Story:
     return story
 
 
-def once_per_session(tmp_path_factory, name: str, compute) -> Story:
-    """compute(workdir) once per test session, even when pytest-xdist spreads these tests over
-    workers: the first worker to get here runs the playbooks, the others read what it kept."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, shared by its workers
-    cache = root / f"storage_integration_{name}.json"
-    with open(root / f"storage_integration_{name}.lock", "w", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cache.exists():
-            workdir = root / f"storage_integration_{name}"
-            workdir.mkdir(exist_ok=True)
-            cache.write_text(json.dumps(asdict(compute(str(workdir)))), encoding="utf-8")
-    kept = json.loads(cache.read_text(encoding="utf-8"))
+def story_once_per_session(tmp_path_factory, name: str, compute) -> Story:
+    """compute(workdir) once per test session: the first worker to get here runs the playbooks,
+    the others read what it kept."""
+    kept = once_per_session(tmp_path_factory, f"storage_integration_{name}", lambda workdir: asdict(compute(str(workdir))))
     steps = {k: Step(Run(**v["run"]), v["log"], v["world"]) for k, v in kept["steps"].items()}
     return Story(steps, kept["activation_dir"], kept["spec_problems"])
 
 
 @pytest.fixture(scope="module")
 def configured(emulator_process, tmp_path_factory) -> Story:
-    return once_per_session(tmp_path_factory, "configure", lambda workdir: tell(emulator_process, workdir, EXAMPLE_STATE, [
+    return story_once_per_session(tmp_path_factory, "configure", lambda workdir: tell(emulator_process, workdir, EXAMPLE_STATE, [
         ("verify before", "verify.yml", {}),
         ("check", "configure.yml", {"check": True, "extra_vars": {"v7_firewall_policy": "fail"}}),
         ("configure", "configure.yml", {}),
@@ -264,7 +255,7 @@ def configured(emulator_process, tmp_path_factory) -> Story:
 @pytest.fixture(scope="module")
 def offboarded(emulator_process, tmp_path_factory, configured) -> Story:
     """Starts from the world the configure story left."""
-    return once_per_session(tmp_path_factory, "offboard", lambda workdir: tell(
+    return story_once_per_session(tmp_path_factory, "offboard", lambda workdir: tell(
         emulator_process, workdir, configured.steps["configure"].world, [
             ("check", "offboard.yml", {"check": True, "extra_vars": {"v7_hosts": "v7_storage_accounts:!contosohalf"}}),
             ("offboard", "offboard.yml", {}),

@@ -3,16 +3,15 @@
 once per test session even when pytest-xdist spreads the tests over workers."""
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.session_cache import once_per_session
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,22 +51,6 @@ def checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return done
 
 
-def once_per_session(tmp_path_factory: pytest.TempPathFactory, name: str, compute: Callable[[Path], dict]) -> dict:
-    """compute(workdir) once per test session: the first xdist worker to get here runs it, the
-    others read the JSON it kept."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, shared by its workers
-    cache = root / f"packaging_{name}.json"
-    with open(root / f"packaging_{name}.lock", "w", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cache.exists():
-            workdir = root / f"packaging_{name}"
-            workdir.mkdir(exist_ok=True)
-            cache.write_text(json.dumps(compute(workdir)), encoding="utf-8")
-    return json.loads(cache.read_text(encoding="utf-8"))
-
-
 @dataclass(frozen=True)
 class Artifact:
     tarball: str            # what `ansible-galaxy collection build` wrote
@@ -90,4 +73,4 @@ def build_and_install(workdir: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def artifact(tmp_path_factory) -> Artifact:
-    return Artifact(**once_per_session(tmp_path_factory, "artifact", build_and_install))
+    return Artifact(**once_per_session(tmp_path_factory, "packaging_artifact", build_and_install))

@@ -15,7 +15,8 @@ import pytest
 
 from tests.emulator.state import load_document
 from tests.fidelity.spec_check import arm_problems
-from tests.packaging.conftest import BIN, FQCN, NAME, NAMESPACE, ROOT, VERSION, Artifact, once_per_session, tool_env
+from tests.session_cache import once_per_session
+from tests.packaging.conftest import BIN, FQCN, NAME, NAMESPACE, ROOT, VERSION, Artifact, tool_env
 
 EXAMPLE_STATE = load_document(str(ROOT / "tests" / "emulator" / "states" / "example.yml"))
 CALLBACKS = ROOT / "tests" / "integration" / "callback_plugins"
@@ -136,7 +137,7 @@ def configure(emulator, artifact: Artifact, workdir) -> dict:
 
 @pytest.fixture(scope="module")
 def configured(emulator_process, artifact: Artifact, tmp_path_factory) -> dict:
-    return once_per_session(tmp_path_factory, "configure",
+    return once_per_session(tmp_path_factory, "packaging_configure",
                             lambda workdir: configure(emulator_process, artifact, workdir))
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.packaging.conftest import BIN, FQCN, ROOT, checked, once_per_session, tool_env
+from tests.session_cache import once_per_session
+from tests.packaging.conftest import BIN, FQCN, ROOT, checked, tool_env
 
 MODULES = ["v7_service_principal", "v7_storage_roles", "v7_blob_cors", "v7_storage_account_info", "v7_blob_container"]
 ROLE = "storage_integration"
@@ -30,7 +31,7 @@ def build_docs(workdir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> dict:
-    return once_per_session(tmp_path_factory, "docs", build_docs)
+    return once_per_session(tmp_path_factory, "packaging_docs", build_docs)
 
 
 @pytest.fixture(scope="module")
