@@ -49,19 +49,24 @@ def test_faults_are_reproducible_from_a_seed(emulator, arm):
     assert throttled
 
 
-def test_throttling_carries_retry_after_and_azure_core_honours_it(emulator):
-    emulator.faults(seed=3, rate_429=0.5, retry_after=1)
+def _storage_client(emulator, **options) -> StorageManagementClient:
+    """azure-mgmt-storage signed in as the operator, pointed at the emulator."""
     credential = ClientSecretCredential(
         CONTOSO, OPERATOR["client_id"], OPERATOR["secret"], authority=emulator.url, disable_instance_discovery=True, connection_verify=emulator.ca_bundle
     )
-    client = StorageManagementClient(
+    return StorageManagementClient(
         credential,
         SUBSCRIPTION,
         base_url=emulator.url,
         credential_scopes=["https://management.core.windows.net/.default"],
         connection_verify=emulator.ca_bundle,
-        retry_policy=RetryPolicy(retry_total=10, retry_status=10),
+        **options,
     )
+
+
+def test_throttling_carries_retry_after_and_azure_core_honours_it(emulator):
+    emulator.faults(seed=3, rate_429=0.5, retry_after=1)
+    client = _storage_client(emulator, retry_policy=RetryPolicy(retry_total=10, retry_status=10))
     started = time.monotonic()
     for _attempt in range(4):
         assert client.storage_accounts.get_properties("rg-data", "contosoimages").name == "contosoimages"
@@ -72,16 +77,7 @@ def test_throttling_carries_retry_after_and_azure_core_honours_it(emulator):
 
 def test_dropped_connections_are_retried_by_azure_core(emulator, arm):
     emulator.faults(seed=11, rate_drop=0.5)
-    credential = ClientSecretCredential(
-        CONTOSO, OPERATOR["client_id"], OPERATOR["secret"], authority=emulator.url, disable_instance_discovery=True, connection_verify=emulator.ca_bundle
-    )
-    client = StorageManagementClient(
-        credential,
-        SUBSCRIPTION,
-        base_url=emulator.url,
-        credential_scopes=["https://management.core.windows.net/.default"],
-        connection_verify=emulator.ca_bundle,
-    )
+    client = _storage_client(emulator)
     for _attempt in range(3):
         assert client.blob_services.get_service_properties("rg-data", "contosoimages").cors is not None
     dropped = [e for e in emulator.log() if e["fault"] == "drop"]
