@@ -19,12 +19,11 @@ import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, normalise_origin
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
+    account_name_problem, container_name_problem, origin_problem)
 
 IPv4Net = ipaddress.IPv4Network
 
-_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
-# 3-63 characters; lowercase letters, digits and hyphens; every hyphen between two letters or digits.
-_CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])*$")
 # RFC 1918: Azure Storage refuses these in IP rules, and V7's servers do not come from them.
 _PRIVATE = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
@@ -48,20 +47,6 @@ class ReadinessInputError(ValueError):
 
 
 # ---------------------------------------------------------------- names and addresses
-
-
-def account_name_problem(name: str) -> Optional[str]:
-    if _ACCOUNT_NAME.match(name or ""):
-        return None
-    return (f"storage_account: {name!r} is not a storage account name (3 to 24 characters, lowercase "
-            f"letters and digits only)")
-
-
-def container_name_problem(name: str, option: str = "name") -> Optional[str]:
-    if _CONTAINER_NAME.match(name or ""):
-        return None
-    return (f"{option}: {name!r} is not a container name (3 to 63 characters, lowercase letters, digits "
-            f"and hyphens, starting and ending with a letter or digit, no two hyphens in a row)")
 
 
 def parse_v7_ip(value: str) -> IPv4Net:
@@ -96,9 +81,10 @@ def validate_inputs(storage_account: str, containers: Sequence[str], v7_ips: Seq
             problems.append(f"v7_ips: {err}")
     normal: list[str] = []
     for origin in origins:
+        problem = origin_problem(origin, "v7_origins", allow_star=False)
         value = normalise_origin(str(origin))
-        if value in (None, "*"):
-            problems.append(f"v7_origins: {origin!r} is not an http(s) origin such as https://darwin.v7labs.com")
+        if problem:
+            problems.append(problem)
         elif value not in normal:
             normal.append(value)
     if problems:

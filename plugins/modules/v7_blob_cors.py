@@ -31,6 +31,8 @@ description:
     limit and the rules in the way.
   - Fails with a clear message for an account whose Blob service cannot carry CORS rules
     (FileStorage, or a premium general-purpose account that holds page blobs only).
+  - The storage account and resource group names, O(subscription_id), O(tenant) and O(client_id)
+    are checked against Azure's rules before any request; every bad option is named at once.
 version_added: 0.1.0
 options:
   origins:
@@ -190,6 +192,8 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
     plan_present, still_allowed, validate_goal)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
+    input_failure, settings_problems, storage_account_problems)
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
@@ -244,11 +248,14 @@ def write_rules(client, group: str, account: str, rules: list[CorsRule]) -> None
 def ensure_cors(module: AzureModule) -> dict:
     params = module.params
     group, account = params["resource_group"], params["storage_account"]
+    problems = settings_problems(module.auth) + storage_account_problems(params)
     try:
         goal = validate_goal(params["origins"], params["methods"], params["allowed_headers"],
                              params["exposed_headers"], params["max_age_seconds"])
     except CorsInputError as err:
-        module.ansible.fail_json(msg=str(err))
+        goal, problems = None, problems + str(err).split("; ")
+    if problems:
+        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
 
     client = module.clients.storage(module.clients.subscription_id)
     check_account(module, client, group, account)

@@ -15,6 +15,7 @@ description:
   - Idempotent. When two runs create the principal at the same time, Graph answers the second
     with C(409 Request_MultipleObjectsWithSameKeyValue); the module then reads the principal
     again, for up to O(visibility_timeout) seconds, and reports it without a change.
+  - O(app_id), O(tenant) and O(client_id) are checked before any request.
   - The signed-in identity needs the Graph application permission C(Application.ReadWrite.All),
     or the directory role Cloud Application Administrator or Application Administrator.
 author:
@@ -121,6 +122,7 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import
     api_call,
 )
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import input_failure, settings_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.service_principal import (
     CREATE,
     DELETE,
@@ -222,6 +224,9 @@ def main() -> None:
         },
         needs_subscription=False,
     )
+    problems = settings_problems(module.auth, needs_subscription=False)
+    if problems:
+        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
     module.run(ensure)
 
 

@@ -26,6 +26,9 @@ description:
     every container exists) come back as Ansible warnings, in the registered result's C(warnings).
   - A storage account that does not exist is not an error; RV(exists) is then false. A resource
     group or subscription that does not exist, or a request Azure refuses (403), fails the task.
+  - Names (storage account, resource group, containers), O(v7_ips), O(v7_origins),
+    O(subscription_id), O(tenant) and O(client_id) are checked before any request; every bad
+    option is named at once.
 version_added: 0.1.0
 options:
   containers:
@@ -249,6 +252,8 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readi
     ReadinessInputError, evaluate, not_found, validate_inputs)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
+    input_failure, resource_group_problem, settings_problems)
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
@@ -293,10 +298,13 @@ def read_permissions(client, group: str, account: str) -> list[dict]:
 def account_info(module: AzureModule) -> dict:
     params = module.params
     group, name = params["resource_group"], params["storage_account"]
+    problems = settings_problems(module.auth) + [p for p in [resource_group_problem(group)] if p]
     try:
         networks, origins = validate_inputs(name, params["containers"], params["v7_ips"], params["v7_origins"])
     except ReadinessInputError as err:
-        module.ansible.fail_json(msg=str(err))
+        networks, origins, problems = [], [], problems + str(err).split("; ")
+    if problems:
+        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
 
     subscription = module.clients.subscription_id
     client = module.clients.storage(subscription)

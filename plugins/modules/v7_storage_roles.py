@@ -27,6 +27,9 @@ description:
     anything is written.
   - Right after the service principal is created, Azure Resource Manager may not see it yet
     (C(PrincipalNotFound)); role assignment writes are retried for up to O(replication_timeout) seconds.
+  - O(principal_id), the storage account, resource group and container names, O(subscription_id),
+    O(tenant) and O(client_id) are checked against Azure's rules before any request; every bad
+    option is named at once.
   - The identity running the module needs C(Microsoft.Authorization/roleAssignments/write) and
     C(/delete) on the storage account, for example through Owner, User Access Administrator or Role
     Based Access Control Administrator there or above.
@@ -175,6 +178,8 @@ import time
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
+    container_name_problem, input_failure, is_guid, settings_problems, storage_account_problems)
 
 try:
     from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
@@ -209,23 +214,23 @@ class Failure(Exception):
         self.result = result
 
 
-def validate(params: dict) -> None:
+def validate(params: dict, settings) -> None:
+    """Every bad option at once, before any request."""
     principal = params["principal_id"]
-    if principal.lower() == V7_APP_ID:
-        raise Failure(
-            f"principal_id {principal} is V7's application (client) id; give the object id of its service "
-            "principal in this tenant (the id returned by v7labs.azure_storage.v7_service_principal)."
+    problems = settings_problems(settings) + storage_account_problems(params)
+    if principal.strip().lower() == V7_APP_ID:
+        problems.append(
+            f"principal_id: {principal} is V7's application (client) id; give the object id of its service "
+            "principal in this tenant (the object_id returned by v7labs.azure_storage.v7_service_principal)"
         )
-    if not ra.is_guid(principal):
-        raise Failure(f"principal_id must be the object id (a GUID) of V7's service principal, got {principal!r}.")
-    bad = ra.validate_container_names(params["containers"])
-    if bad:
-        raise Failure(
-            f"Invalid container names: {', '.join(map(repr, bad))}. Azure container names are 3-63 "
-            "lowercase letters, digits and single hyphens, starting and ending with a letter or digit."
-        )
+    elif not is_guid(principal):
+        problems.append(f"principal_id: {principal!r} is not a GUID; principal_id must be the object id (a GUID) "
+                        "of V7's service principal (the object_id returned by v7labs.azure_storage.v7_service_principal)")
+    problems += [p for p in (container_name_problem(c, "containers") for c in params["containers"]) if p]
     if params["replication_timeout"] < 0:
-        raise Failure("replication_timeout must be 0 or more seconds.")
+        problems.append(f"replication_timeout: {params['replication_timeout']} is negative; give 0 or more seconds")
+    if problems:
+        raise Failure(input_failure(problems), error_code="InvalidInput")
 
 
 def check_targets_exist(storage, subscription: str, rg: str, account: str, containers: list[str]) -> None:
@@ -238,9 +243,11 @@ def check_targets_exist(storage, subscription: str, rg: str, account: str, conta
             raise
         if err.code == "ResourceGroupNotFound":
             where = f"The resource group {rg} was not found in subscription {subscription}"
+            fix = "check resource_group and subscription_id"
         else:
             where = f"The storage account {account} was not found in resource group {rg} (subscription {subscription})"
-        raise Failure(f"{where}; nothing was changed.", status=err.status, error_code=err.code) from None
+            fix = "check storage_account, resource_group and subscription_id"
+        raise Failure(f"{where}; nothing was changed: {fix}.", status=err.status, error_code=err.code) from None
     if properties.kind == "FileStorage":
         raise Failure(
             f"The storage account {account} is a FileStorage account, which has no Blob service for V7 to use; "
@@ -369,7 +376,7 @@ def run(module: AzureModule) -> dict:
 
 def ensure(module: AzureModule) -> dict:
     p = module.params
-    validate(p)
+    validate(p, module.auth)
     subscription = module.clients.subscription_id
     rg, account, containers, principal = p["resource_group"], p["storage_account"], p["containers"], p["principal_id"]
     managed_scopes = ra.scopes(subscription, rg, account, containers)

@@ -551,11 +551,11 @@ def test_missing_account_resource_group_and_containers_are_named_before_any_writ
     messages = {name: run.task(name)["msg"] for name in failing}
     assert messages["no account"] == (
         f"The storage account nosuchaccount was not found in resource group {RG} (subscription {SUBSCRIPTION}); "
-        "nothing was changed."
+        "nothing was changed: check storage_account, resource_group and subscription_id."
     )
-    assert (
-        messages["no group"]
-        == f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}; nothing was changed."
+    assert messages["no group"] == (
+        f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}; "
+        "nothing was changed: check resource_group and subscription_id."
     )
     assert (
         "Containers not found in storage account contosoimages: missing-one, missing-two." in messages["no containers"]
