@@ -34,9 +34,11 @@ _ROLE_HINT = (
     "Based Access Control Administrator on the scope)."
 )
 _GRAPH_HINT = (
-    "The signed-in identity may not manage service principals in Microsoft Graph: grant it the "
-    "Graph application permission Application.ReadWrite.All (with admin consent), or the "
-    "directory role Cloud Application Administrator or Application Administrator."
+    "The signed-in identity may not do this with service principals in Microsoft Graph: grant it "
+    "the Graph application permission Application.ReadWrite.OwnedBy (the least that reads, creates "
+    "and deletes V7's service principal; it deletes only a principal the identity created or owns) "
+    "or Application.ReadWrite.All, with admin consent; or the directory role Cloud Application "
+    "Administrator. See docs/least-privilege.md."
 )
 _SIGN_IN_HINT = (
     "Sign-in was refused: check client_id (AZURE_CLIENT_ID), secret (AZURE_SECRET or "

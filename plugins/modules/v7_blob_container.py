@@ -15,7 +15,8 @@ description:
     container is never changed.
   - Uses no account key and no data-plane role, so it works when shared-key access is disabled.
   - Fails with a clear message when the storage account does not exist, or has no Blob service
-    (C(FileStorage)). Names are checked against Azure's rules before any request.
+    (C(FileStorage)). Names (container, storage account, resource group) and O(subscription_id),
+    O(tenant) and O(client_id) are checked against Azure's rules before any request.
 version_added: 0.1.0
 options:
   name:
@@ -26,12 +27,23 @@ options:
     required: true
   state:
     description:
-      - Only V(present). There is no V(absent) on purpose - a container holds the customer's data,
-        and taking V7 off an account (offboarding) never deletes customer data. Delete a container
-        by hand if it really has to go.
+      - V(present) creates the container when it does not exist.
+      - V(absent) deletes the container, with every blob in it, but only when its metadata holds
+        every key and value of O(metadata) (a marker set when it was created, such as the
+        storage_integration role's C(createdby=v7labs.azure_storage)); a container without the
+        marker, made by anyone else, is never deleted. A container that does not exist is fine.
     type: str
-    choices: [present]
+    choices: [present, absent]
     default: present
+  metadata:
+    description:
+      - With O(state=present), the metadata (name-value pairs) of a container that this module
+        creates; the metadata of an existing container is never changed.
+      - With O(state=absent), required - the marker a container must carry to be deleted.
+      - Names are C-identifiers (letters, digits, underscores, not starting with a digit),
+        compared case-insensitively as Azure does.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
@@ -40,7 +52,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the container and predicts the change; writes nothing.
+    details: Reads the container and predicts the change (creation or deletion); writes nothing.
   diff_mode:
     support: full
     details: Shows the container before (null when it does not exist) and after.
@@ -85,17 +97,27 @@ container:
       type: str
       sample: >-
         /subscriptions/0000/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stdarwinimages/blobServices/default/containers/images
+    metadata:
+      description: The container's metadata.
+      returned: state is absent and the container exists
+      type: dict
+      sample: {createdby: v7labs.azure_storage}
+marked:
+  description: With O(state=absent), whether the container exists and carries O(metadata), so is (or would be) deleted.
+  returned: state is absent
+  type: bool
 """
 
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
-    account_name_problem, container_name_problem)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
+    container_name_problem, input_failure, settings_problems, storage_account_problems)
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
     name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present"], default="present"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    metadata=dict(type="dict", default={}),
 )
 
 _SCOPE_NOT_FOUND = {"ResourceGroupNotFound", "SubscriptionNotFound"}
@@ -131,23 +153,29 @@ def read_container(client, group: str, account: str, name: str) -> dict | None:
         raise
 
 
-def create_container(client, group: str, account: str, name: str) -> bool:
+def create_container(client, group: str, account: str, name: str, metadata: dict | None = None) -> bool:
     """Create the container; False when Azure says it was already there (200, not 201)."""
     from azure.mgmt.storage import models  # the client has imported it already
 
     with api_call(f"create container {name} in storage account {account}"):
         status = client.blob_containers.create(
-            group, account, name, models.BlobContainer(),
+            group, account, name, models.BlobContainer(metadata=metadata) if metadata else models.BlobContainer(),
             cls=lambda pipeline_response, _deserialized, _headers: pipeline_response.http_response.status_code)
     return status == 201
+
+
+def check_inputs(module: AzureModule) -> None:
+    """Fails naming every bad option, before any request."""
+    problems = settings_problems(module.auth) + storage_account_problems(module.params)
+    problems += [p for p in [container_name_problem(module.params["name"])] if p]
+    if problems:
+        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
 
 
 def ensure_container(module: AzureModule) -> dict:
     params = module.params
     group, account, name = params["resource_group"], params["storage_account"], params["name"]
-    problems = [p for p in (account_name_problem(account), container_name_problem(name)) if p]
-    if problems:
-        module.ansible.fail_json(msg="; ".join(problems))
+    check_inputs(module)
 
     client = module.clients.storage(module.clients.subscription_id)
     account_id = check_account(module, client, group, account)
@@ -155,7 +183,7 @@ def ensure_container(module: AzureModule) -> dict:
     after = {"name": name, "id": existing["id"] if existing else f"{account_id}/blobServices/default/containers/{name}"}
     changed = existing is None
     if changed and not module.check_mode:
-        changed = create_container(client, group, account, name)
+        changed = create_container(client, group, account, name, params["metadata"])
 
     result = dict(changed=changed, container=after)
     if module.diff_mode:
@@ -164,8 +192,41 @@ def ensure_container(module: AzureModule) -> dict:
     return result
 
 
+def container_metadata(found: dict) -> dict:
+    return dict((found.get("metadata") or (found.get("properties") or {}).get("metadata") or {}))
+
+
+def carries(metadata: dict, marker: dict) -> bool:
+    """Whether metadata holds every marker pair (names case-insensitive, values exact)."""
+    held = {str(k).lower(): str(v) for k, v in metadata.items()}
+    return all(held.get(str(k).lower()) == str(v) for k, v in marker.items())
+
+
+def remove_marked_container(module: AzureModule) -> dict:
+    """state=absent: delete the container only when it carries the marker given as metadata."""
+    params = module.params
+    group, account, name, marker = params["resource_group"], params["storage_account"], params["name"], params["metadata"]
+    check_inputs(module)
+    if not marker:
+        module.ansible.fail_json(msg="metadata: state=absent needs the marker (metadata) a container must carry "
+                                     "to be deleted, for example {createdby: v7labs.azure_storage}; nothing was changed.")
+    client = module.clients.storage(module.clients.subscription_id)
+    check_account(module, client, group, account)
+    existing = read_container(client, group, account, name)
+    found = None if existing is None else {"name": name, "id": existing["id"], "metadata": container_metadata(existing)}
+    marked = found is not None and carries(found["metadata"], marker)
+    if marked and not module.check_mode:
+        with api_call(f"delete container {name} of storage account {account}"):
+            client.blob_containers.delete(group, account, name)
+    result = dict(changed=marked, marked=marked, container=found)
+    if module.diff_mode:
+        result["diff"] = dict(before=dict(container=found), after=dict(container=None if marked else found))
+    return result
+
+
 def main() -> None:
-    AzureModule(ARGUMENT_SPEC).run(ensure_container)
+    AzureModule(ARGUMENT_SPEC).run(
+        lambda module: remove_marked_container(module) if module.params["state"] == "absent" else ensure_container(module))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Microsoft.Authorization: role definitions (built-ins) and role assignments at any scope."""
+"""Microsoft.Authorization: role definitions (built-in, and the custom roles of the world's
+tenants), role assignments at any scope, and the caller's own permissions."""
 from __future__ import annotations
 
 import re
@@ -160,7 +161,7 @@ def put_assignment(ctx: Ctx):
     for readonly in ("scope", "createdOn", "updatedOn", "createdBy", "updatedBy"):
         props.pop(readonly, None)
     role_guid = str(props["roleDefinitionId"]).rstrip("/").rsplit("/", 1)[-1].lower()
-    if role_guid not in roles.BUILTIN_ROLES:
+    if not roles.visible_in(role_guid, ctx.state.subscription(parts["sid"])["tenant_id"]):
         raise ArmError(
             400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{role_guid}' does not exist."
         )
@@ -240,10 +241,22 @@ def _definition_scope(ctx: Ctx) -> str | None:
     return parts["sid"]
 
 
+def _tenant_of(ctx: Ctx, sid: str | None) -> str:
+    return ctx.state.subscription(sid)["tenant_id"] if sid else ctx.caller.tenant_id
+
+
+def _available_at(guid: str, scope: str | None) -> bool:
+    """Whether a role can be seen from a scope: built-ins anywhere, a custom role where one of
+    its assignable scopes is at, above or below the scope (ARM lists it for both)."""
+    if not roles.is_custom(guid) or not scope:
+        return True
+    return any(_within(scope, s) or _within(s, scope) for s in roles.definition(guid)["assignableScopes"])
+
+
 def get_definition(ctx: Ctx):
     sid = _definition_scope(ctx)
     guid = ctx.groups["guid"].lower()
-    if guid not in roles.BUILTIN_ROLES:
+    if not roles.visible_in(guid, _tenant_of(ctx, sid)):
         raise ArmError(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{guid}' does not exist.")
     return responses.arm(roles.definition_body(guid, sid))
 
@@ -254,14 +267,18 @@ _TYPE_FILTER = re.compile(r"^\s*type\s+eq\s+'(?P<type>[^']*)'\s*$", re.IGNORECAS
 
 def list_definitions(ctx: Ctx):
     sid = _definition_scope(ctx)
+    scope = "/" + ctx.groups["scope"].strip("/") if ctx.groups["scope"] else None
+    tenant = _tenant_of(ctx, sid)
+    custom = [g for g in roles.CUSTOM_ROLES if roles.visible_in(g, tenant) and _available_at(g, scope)]
+    guids = list(roles.BUILTIN_ROLES) + custom
     text = ctx.query.get("$filter")
-    guids = list(roles.BUILTIN_ROLES)
     if text:
         by_name, by_type = _NAME_FILTER.match(text), _TYPE_FILTER.match(text)
         if by_name:
-            guids = [g for g in guids if roles.BUILTIN_ROLES[g]["roleName"].lower() == by_name.group("name").lower()]
+            guids = [g for g in guids if roles.definition(g)["roleName"].lower() == by_name.group("name").lower()]
         elif by_type:
-            guids = guids if by_type.group("type").lower() == "builtinrole" else []
+            wanted = by_type.group("type").lower()
+            guids = [g for g in guids if ("customrole" if roles.is_custom(g) else "builtinrole") == wanted]
         else:
             raise ArmError(400, "UnsupportedQuery", f"The filter '{text}' is not supported.")
     return responses.arm({"value": [roles.definition_body(g, sid) for g in guids]})
@@ -270,20 +287,18 @@ def list_definitions(ctx: Ctx):
 # ------------------------------------------------------------------ the caller's own permissions
 def list_permissions(ctx: Ctx):
     """What the caller may do at a scope: one entry per role assignment of the caller that
-    applies there (at the scope or above), as Permissions_ListForResource(Group) answers."""
+    applies there (at the scope or above), as Permissions_ListForResource(Group) answers.
+
+    Calling it is itself an RBAC action: Microsoft.Authorization/permissions/read, "Lists all
+    the permissions the caller has at a given scope" in Azure's resource provider operations
+    (learn.microsoft.com/azure/role-based-access-control/resource-provider-operations)."""
     scope = "/" + ctx.groups["scope"].strip("/")
     parts = _split_scope(ctx, scope)
+    ctx.authorize("Microsoft.Authorization/permissions/read", scope)
     _require_scope_exists(ctx, scope, parts)
-    value = []
-    for ra in ctx.state.role_assignments.values():
-        if ra["principal_id"] == ctx.caller.object_id.lower() and _within(scope, ra["scope"]):
-            role = roles.BUILTIN_ROLES[ra["role_guid"]]
-            value.append(
-                {
-                    "actions": list(role["actions"]),
-                    "notActions": list(role["notActions"]),
-                    "dataActions": list(role["dataActions"]),
-                    "notDataActions": [],
-                }
-            )
+    value = [
+        roles.permissions_entry(ra["role_guid"])
+        for ra in ctx.state.role_assignments.values()
+        if ra["principal_id"] == ctx.caller.object_id.lower() and _within(scope, ra["scope"])
+    ]
     return responses.arm({"value": value})

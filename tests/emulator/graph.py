@@ -18,6 +18,12 @@ READ_PERMISSIONS = {
     "directory.readwrite.all",
 }
 WRITE_PERMISSIONS = {"application.readwrite.all", "directory.readwrite.all"}
+# Application.ReadWrite.OwnedBy is the least privileged application permission for POST and DELETE
+# /servicePrincipals; it reads every service principal, creates them (the caller then owns what it
+# created: "Manage apps that this app creates or owns") and deletes only those it owns
+# (learn.microsoft.com/graph/api/serviceprincipal-post-serviceprincipals,
+# .../serviceprincipal-delete, and the permissions reference's Application.ReadWrite.OwnedBy).
+OWNED_BY = "application.readwrite.ownedby"
 READ_ROLES = {"global administrator", "global reader", "directory readers", "application administrator", "cloud application administrator"}
 WRITE_ROLES = {"global administrator", "application administrator", "cloud application administrator"}
 
@@ -105,12 +111,18 @@ def _authenticate(request: web.Request, emu):
     return caller
 
 
-def _require(emu, caller, permissions: set, directory_roles: set) -> None:
+def _require(emu, caller, permissions: set, directory_roles: set, owned: dict | None = None) -> bool:
+    """Passes when the caller holds one of the permissions or roles; returns True when only
+    Application.ReadWrite.OwnedBy let it through (for `owned`, the object it acts on, which it
+    must then own)."""
     ident = emu.state.identity_by_object_id(caller.object_id) or {}
     granted = {p.lower() for p in ident.get("graph_permissions", [])}
     held = {r.lower() for r in ident.get("directory_roles", [])}
-    if not (granted & permissions or held & directory_roles):
-        raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    if granted & permissions or held & directory_roles:
+        return False
+    if OWNED_BY in granted and (owned is None or caller.object_id.lower() in owned["_owners"]):
+        return True
+    raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 
 
 def _visible(emu, sp: dict) -> bool:
@@ -159,10 +171,11 @@ async def dispatch(request: web.Request) -> web.Response:
                     raise _not_found(key)
                 return responses.graph(_sp_body(emu, sp, entity=True))
             if request.method == "DELETE":
-                _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES)
+                _require(emu, caller, WRITE_PERMISSIONS | {OWNED_BY}, WRITE_ROLES)
                 sp = _find(emu, caller, object_id=key) if by_id else _find(emu, caller, app_id=key)
                 if sp is None:
                     raise _not_found(key)
+                _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES, owned=sp)
                 del _directory(emu, caller)[sp["id"]]
                 return responses.graph(None, 204)
         segment = resource.split("/")[-1] or resource
@@ -197,7 +210,7 @@ def _list(request, emu, caller) -> web.Response:
 
 
 async def _create(request, emu, caller) -> web.Response:
-    _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES)
+    owned_by = _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES, owned={"_owners": [caller.object_id.lower()]})
     try:
         body = json.loads(await request.text() or "{}")
     except ValueError:
@@ -223,6 +236,6 @@ async def _create(request, emu, caller) -> web.Response:
                 "Request_MultipleObjectsWithSameKeyValue",
                 f"The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use.",
             )
-    sp = emu.state.add_service_principal(caller.tenant_id, app_id)
+    sp = emu.state.add_service_principal(caller.tenant_id, app_id, owners=[caller.object_id] if owned_by else None)
     location = f"{emu.graph_audience}v2/{caller.tenant_id}/directoryObjects/{sp['id']}/Microsoft.DirectoryServices.ServicePrincipal"
     return responses.graph(_sp_body(emu, sp, entity=True), 201, headers={"Location": location})

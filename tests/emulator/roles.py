@@ -136,13 +136,53 @@ BUILTIN_ROLES: dict[str, dict] = {
 
 _BY_NAME = {role["roleName"].lower(): guid for guid, role in BUILTIN_ROLES.items()}
 
+# Custom role definitions of the loaded world, by GUID: {"tenant_id", "roleName", "description",
+# "actions", "notActions", "dataActions", "notDataActions", "assignableScopes"}. Azure keeps them
+# per tenant (a custom role's GUID is unique in its directory); the State that loads a world sets
+# them here with set_custom_roles, so that every RBAC check sees them.
+CUSTOM_ROLES: dict[str, dict] = {}
 
-def resolve(name_or_guid: str) -> str | None:
-    """The GUID of a built-in role given by name or GUID."""
+
+def set_custom_roles(custom: dict[str, dict]) -> None:
+    CUSTOM_ROLES.clear()
+    CUSTOM_ROLES.update(custom)
+
+
+def definition(guid: str) -> dict | None:
+    """A built-in or custom role by GUID, with all four permission lists."""
+    key = str(guid).lower()
+    role = BUILTIN_ROLES.get(key) or CUSTOM_ROLES.get(key)
+    if role is None:
+        return None
+    return {"notDataActions": [], **role}
+
+
+def is_custom(guid: str) -> bool:
+    return str(guid).lower() in CUSTOM_ROLES
+
+
+def visible_in(guid: str, tenant_id: str | None) -> bool:
+    """Built-in roles exist everywhere; a custom role only in its own tenant."""
+    key = str(guid).lower()
+    if key in BUILTIN_ROLES:
+        return True
+    role = CUSTOM_ROLES.get(key)
+    return bool(role) and (tenant_id is None or role["tenant_id"] == str(tenant_id).lower())
+
+
+def resolve(name_or_guid: str, tenant_id: str | None = None) -> str | None:
+    """The GUID of a role given by name or GUID: built-in, or custom in tenant_id."""
     key = str(name_or_guid).lower()
     if key in BUILTIN_ROLES:
         return key
-    return _BY_NAME.get(key)
+    if key in CUSTOM_ROLES and visible_in(key, tenant_id):
+        return key
+    if key in _BY_NAME:
+        return _BY_NAME[key]
+    for guid, role in CUSTOM_ROLES.items():
+        if role["roleName"].lower() == key and visible_in(guid, tenant_id):
+            return guid
+    return None
 
 
 def _pattern(action: str) -> re.Pattern:
@@ -155,35 +195,42 @@ def _matches(patterns: list[str], action: str) -> bool:
 
 
 def allows(role_guid: str, action: str) -> bool:
-    role = BUILTIN_ROLES.get(role_guid.lower())
+    """Whether the role grants a control-plane action: an action matches and no notAction of the
+    same role takes it away (ARM's rule: a notAction is not a deny)."""
+    role = definition(role_guid)
     if not role:
         return False
     return _matches(role["actions"], action) and not _matches(role["notActions"], action)
 
 
+def permissions_entry(role_guid: str) -> dict:
+    """The role's permissions as Permissions_ListForResource shows them."""
+    role = definition(role_guid)
+    return {
+        "actions": list(role["actions"]),
+        "notActions": list(role["notActions"]),
+        "dataActions": list(role["dataActions"]),
+        "notDataActions": list(role["notDataActions"]),
+    }
+
+
 def definition_body(guid: str, subscription_id: str | None) -> dict:
-    role = BUILTIN_ROLES[guid]
+    role = definition(guid)
     prefix = f"/subscriptions/{subscription_id}" if subscription_id else ""
+    custom = is_custom(guid)
     return {
         "id": f"{prefix}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
         "type": "Microsoft.Authorization/roleDefinitions",
         "name": guid,
         "properties": {
             "roleName": role["roleName"],
-            "type": "BuiltInRole",
+            "type": "CustomRole" if custom else "BuiltInRole",
             "description": role["description"],
-            "assignableScopes": ["/"],
-            "permissions": [
-                {
-                    "actions": role["actions"],
-                    "notActions": role["notActions"],
-                    "dataActions": role["dataActions"],
-                    "notDataActions": [],
-                }
-            ],
-            "createdOn": "2015-02-02T21:55:09.8806423Z",
-            "updatedOn": "2024-04-16T18:49:52.2346519Z",
-            "createdBy": None,
-            "updatedBy": None,
+            "assignableScopes": list(role["assignableScopes"]) if custom else ["/"],
+            "permissions": [permissions_entry(guid)],
+            "createdOn": role.get("createdOn", "2015-02-02T21:55:09.8806423Z"),
+            "updatedOn": role.get("updatedOn", "2024-04-16T18:49:52.2346519Z"),
+            "createdBy": role.get("createdBy"),
+            "updatedBy": role.get("updatedBy"),
         },
     }

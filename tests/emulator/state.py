@@ -62,6 +62,9 @@ class State:
         self.tenants: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
         self.role_assignments: dict[str, dict] = {}
+        # shared with roles.py, where every RBAC check looks them up
+        roles.set_custom_roles({})
+        self.custom_roles: dict[str, dict] = roles.CUSTOM_ROLES
         for tenant_doc in doc.get("tenants") or []:
             self._load_tenant(tenant_doc)
 
@@ -87,14 +90,16 @@ class State:
             }
             tenant["identities"][entry["client_id"]] = entry
         for sp in t.get("service_principals") or []:
-            self.add_service_principal(tid, sp["app_id"], sp.get("object_id"), created=0.0)
+            self.add_service_principal(tid, sp["app_id"], sp.get("object_id"), created=0.0, owners=sp.get("owners"))
         for user in t.get("users") or []:
             oid = _lower(user["object_id"])
             tenant["users"][oid] = {"object_id": oid, "display_name": user.get("display_name", "user")}
         for s in t.get("subscriptions") or []:
             self._load_subscription(tid, s)
+        for role in t.get("custom_roles") or []:
+            self._load_custom_role(tid, role)
         for ra in t.get("role_assignments") or []:
-            guid = roles.resolve(ra["role"])
+            guid = roles.resolve(ra["role"], tid)
             if not guid:
                 raise StateError(f"unknown role {ra['role']!r} in tenant {tid}")
             self.put_role_assignment(
@@ -105,6 +110,39 @@ class State:
                 principal_type=ra.get("principal_type", "ServicePrincipal"),
                 created_by=None,
             )
+
+    def _load_custom_role(self, tid: str, doc: dict) -> None:
+        """A custom role in Azure's shape: id (a GUID), roleName, type CustomRole, description,
+        permissions (one entry: actions, notActions, dataActions, notDataActions) and
+        assignableScopes. An id given as a full roleDefinitions path is reduced to its GUID."""
+        guid = _lower(str(doc.get("id") or doc.get("name") or uuid.uuid4()).rstrip("/").rsplit("/", 1)[-1])
+        if guid in roles.BUILTIN_ROLES or guid in self.custom_roles:
+            raise StateError(f"role definition id {guid} is used twice (tenant {tid})")
+        if doc.get("type", "CustomRole") != "CustomRole":
+            raise StateError(f"custom role {doc.get('roleName')!r}: type must be CustomRole")
+        permissions = doc.get("permissions") or [{}]
+        if len(permissions) != 1:
+            raise StateError(f"custom role {doc.get('roleName')!r}: give exactly one permissions entry")
+        entry = permissions[0]
+        scopes = list(doc.get("assignableScopes") or [])
+        if not doc.get("roleName") or not scopes:
+            raise StateError(f"custom role {guid}: roleName and assignableScopes are required")
+        if roles.resolve(doc["roleName"], tid):
+            raise StateError(f"a role named {doc['roleName']!r} already exists in tenant {tid}")
+        self.custom_roles[guid] = {
+            "tenant_id": tid,
+            "roleName": doc["roleName"],
+            "description": doc.get("description", ""),
+            "actions": list(entry.get("actions") or []),
+            "notActions": list(entry.get("notActions") or []),
+            "dataActions": list(entry.get("dataActions") or []),
+            "notDataActions": list(entry.get("notDataActions") or []),
+            "assignableScopes": scopes,
+            "createdOn": time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime()),
+            "updatedOn": time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime()),
+            "createdBy": None,
+            "updatedBy": None,
+        }
 
     def _load_subscription(self, tid: str, s: dict) -> None:
         sid = _lower(s["id"])
@@ -129,6 +167,11 @@ class State:
                 ),
             }
             blob["deleteRetentionPolicy"].setdefault("allowPermanentDelete", False)
+        containers = dict(State._container_from_doc(c) for c in a.get("containers") or [])
+        # the dump's form: container names, and the metadata of those that have any
+        for name, metadata in (a.get("container_metadata") or {}).items():
+            if _lower(name) in containers:
+                containers[_lower(name)]["metadata"] = {str(k): str(v) for k, v in metadata.items()}
         return {
             "name": a["name"],
             "kind": kind,
@@ -142,9 +185,15 @@ class State:
             ),
             "allow_shared_key_access": a.get("allow_shared_key_access", True),
             "blob": blob,
-            "containers": {_lower(c): {"name": c, "created": time.time()} for c in a.get("containers") or []},
+            "containers": containers,
             "created": time.time(),
         }
+
+    @staticmethod
+    def _container_from_doc(doc) -> tuple[str, dict]:
+        """A container given by name, or as {name, metadata}."""
+        name, metadata = (doc, {}) if isinstance(doc, str) else (doc["name"], doc.get("metadata") or {})
+        return _lower(name), {"name": name, "created": time.time(), "metadata": {str(k): str(v) for k, v in metadata.items()}}
 
     # ---------------------------------------------------------------- dumping
     def dump(self) -> dict:
@@ -168,6 +217,9 @@ class State:
                             "allow_shared_key_access": acct["allow_shared_key_access"],
                             "containers": sorted(c["name"] for c in acct["containers"].values()),
                         }
+                        metadata = {c["name"]: c["metadata"] for c in acct["containers"].values() if c.get("metadata")}
+                        if metadata:
+                            entry["container_metadata"] = metadata
                         if acct["tags"]:
                             entry["tags"] = acct["tags"]
                         if acct["blob"]:
@@ -196,7 +248,22 @@ class State:
                         for ident in tenant["identities"].values()
                     ],
                     "service_principals": [
-                        {"app_id": sp["appId"], "object_id": sp["id"]} for sp in tenant["service_principals"].values()
+                        {"app_id": sp["appId"], "object_id": sp["id"], **({"owners": sp["_owners"]} if sp["_owners"] else {})}
+                        for sp in tenant["service_principals"].values()
+                    ],
+                    "custom_roles": [
+                        {
+                            "id": guid,
+                            "roleName": role["roleName"],
+                            "type": "CustomRole",
+                            "description": role["description"],
+                            "permissions": [
+                                {k: list(role[k]) for k in ("actions", "notActions", "dataActions", "notDataActions")}
+                            ],
+                            "assignableScopes": list(role["assignableScopes"]),
+                        }
+                        for guid, role in self.custom_roles.items()
+                        if role["tenant_id"] == tenant["id"]
                     ],
                     "users": list(tenant["users"].values()),
                     "subscriptions": subs,
@@ -221,7 +288,9 @@ class State:
                     return ident
         return None
 
-    def add_service_principal(self, tenant_id: str, app_id: str, object_id=None, created: float | None = None) -> dict:
+    def add_service_principal(
+        self, tenant_id: str, app_id: str, object_id=None, created: float | None = None, owners=None
+    ) -> dict:
         app = self.applications.get(
             _lower(app_id), {"display_name": "application", "home_tenant": tenant_id, "identifier_uris": []}
         )
@@ -236,6 +305,8 @@ class State:
             "servicePrincipalNames": [_lower(app_id), *app["identifier_uris"]],
             "createdDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp or time.time())),
             "_created": stamp,
+            # object ids of the principals that own it (Graph's servicePrincipal owners)
+            "_owners": [_lower(o) for o in owners or []],
         }
         self.tenants[_lower(tenant_id)]["service_principals"][oid] = sp
         return sp

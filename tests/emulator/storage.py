@@ -1,7 +1,9 @@
 """Microsoft.Storage: storage accounts (read), blobServices/default and blob containers."""
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import re
 import time
 import urllib.parse
@@ -105,6 +107,24 @@ def get_account(ctx: Ctx):
     return responses.arm(
         _account_body(ctx.subscription(g["sid"]), ctx.resource_group(g["sid"], g["rg"]), acct), storage=True
     )
+
+
+def _account_key(acct: dict, key_name: str) -> str:
+    """A stable, made-up 64-byte key per account (base64, as Azure's keys are); no real secret."""
+    digest = hashlib.sha512(f"emulator/{acct['name']}/{key_name}".encode()).digest()
+    return base64.b64encode(digest).decode()
+
+
+def list_keys(ctx: Ctx):
+    """StorageAccounts_ListKeys: a management-plane action, allowed even where shared-key access
+    is disabled (the keys then only fail on the data plane). `permissions` is spelled as the spec's
+    enum has it ("Full"); the live service sends "FULL"."""
+    acct = _load_account(ctx, "Microsoft.Storage/storageAccounts/listkeys/action")
+    keys = [
+        {"creationTime": _stamp(acct["created"]), "keyName": name, "value": _account_key(acct, name), "permissions": "Full"}
+        for name in ("key1", "key2")
+    ]
+    return responses.arm({"keys": keys}, storage=True)
 
 
 # ------------------------------------------------------------------ blob service
@@ -248,6 +268,8 @@ def _container_body(ctx: Ctx, acct: dict, container: dict, *, full: bool = True)
             "hasImmutabilityPolicy": False,
             "hasLegalHold": False,
         }
+        if container.get("metadata"):
+            body["properties"]["metadata"] = dict(container["metadata"])
     return body
 
 
@@ -300,7 +322,9 @@ def put_container(ctx: Ctx):
     existing = acct["containers"].get(name)
     if existing is not None:
         return responses.arm(_container_body(ctx, acct, existing, full=False), 200, storage=True)
-    container = {"name": name, "created": time.time()}
+    sent = (ctx.body or {}).get("properties") if isinstance(ctx.body, dict) else None
+    metadata = (sent or {}).get("metadata") or {}
+    container = {"name": name, "created": time.time(), "metadata": {str(k): str(v) for k, v in metadata.items()}}
     acct["containers"][name] = container
     return responses.arm(_container_body(ctx, acct, container, full=False), 201, storage=True)
 

@@ -432,10 +432,10 @@ BAD_INPUT = {
     "container: two hyphens in a row": (container_task("", "contosoimages", "v7--data"), ["name: 'v7--data'"]),
     "container: a bad account name": (container_task("", "st-images", "v7data"),
                                       ["storage_account: 'st-images' is not a storage account name"]),
-    "container: state absent does not exist": (
+    "container: state absent without the marker": (
         {**container_task("", "contosoimages", "v7data"),
          CONTAINER: {"resource_group": GROUP, "storage_account": "contosoimages", "name": "v7data", "state": "absent"}},
-        ["state", "present"]),
+        ["metadata: state=absent needs the marker"]),
 }
 
 
