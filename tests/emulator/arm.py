@@ -155,9 +155,12 @@ def route(pattern: str, **handlers):
 def _register():
     from . import authorization, storage
 
+    # Microsoft.Resources: what azure.azcollection's modules read before their own work
+    route(_RG, GET=get_resource_group)
     route(_SUB + r"/providers/Microsoft\.Storage/storageAccounts", GET=storage.list_accounts)
     route(_RG + r"/providers/Microsoft\.Storage/storageAccounts", GET=storage.list_accounts)
     route(_ACCT, GET=storage.get_account)
+    route(_ACCT + r"/listKeys", POST=storage.list_keys)
     route(_ACCT + r"/blobServices", GET=storage.list_blob_services)
     route(_ACCT + r"/blobServices/(?P<service>[^/]+)", GET=storage.get_blob_service, PUT=storage.put_blob_service)
     route(_ACCT + r"/blobServices/default/containers", GET=storage.list_containers)
@@ -177,6 +180,23 @@ def _register():
     route(_SCOPE + r"/providers/Microsoft\.Authorization/permissions", GET=authorization.list_permissions)
     route(_SCOPE + r"/providers/Microsoft\.Authorization/roleDefinitions", GET=authorization.list_definitions)
     route(_SCOPE + r"/providers/Microsoft\.Authorization/roleDefinitions/(?P<guid>[^/]+)", GET=authorization.get_definition)
+
+
+def get_resource_group(ctx: Ctx) -> web.Response:
+    """ResourceGroups_Get (Microsoft.Resources): id, name, type, location, properties.provisioningState."""
+    g = ctx.groups
+    ctx.subscription(g["sid"])
+    ctx.authorize("Microsoft.Resources/subscriptions/resourceGroups/read", f"/subscriptions/{g['sid']}/resourceGroups/{g['rg']}")
+    group = ctx.resource_group(g["sid"], g["rg"])
+    return responses.arm(
+        {
+            "id": f"/subscriptions/{g['sid']}/resourceGroups/{group['name']}",
+            "name": group["name"],
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": group["location"],
+            "properties": {"provisioningState": "Succeeded"},
+        }
+    )
 
 
 async def dispatch(request: web.Request) -> web.Response:

@@ -1,0 +1,42 @@
+"""python -m tests.bench [--accounts 10,50,200,500] [--tenants 2] [--latency-ms 50] [--forks 20]
+                        [--azcollection/--no-azcollection] [--out build/bench]
+
+Runs configure.yml twice (first run, no-op run) over a generated world of N storage accounts in
+the Azure emulator for each N, optionally azure.azcollection's job side by side, writes
+<out>/bench.json and <out>/bench.md and prints the Markdown table. See docs/benchmark.md."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from tests.bench import markdown, run_bench
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", default="10,50,200,500", help="comma-separated sizes N")
+    parser.add_argument("--tenants", type=int, default=2)
+    parser.add_argument("--latency-ms", type=int, default=50, help="the emulator's latency per request")
+    parser.add_argument("--forks", type=int, default=20)
+    parser.add_argument("--azcollection", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the job with azure.azcollection (its venv is created when missing)")
+    parser.add_argument("--out", default="build/bench")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    sizes = [int(n) for n in args.accounts.split(",") if n.strip()]
+    started = time.monotonic()
+    results = run_bench(sizes, tenants=args.tenants, latency_ms=args.latency_ms, forks=args.forks,
+                        azcollection=args.azcollection, out=args.out,
+                        log=lambda msg: print(f"[{time.monotonic() - started:7.1f}s] {msg}", file=sys.stderr, flush=True))
+    print(markdown(results))
+    print(f"{args.out}/bench.json, {args.out}/bench.md ({results['bench_seconds']} s)")
+    return 0 if all(all(s["targets"].values()) for s in results["sizes"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
