@@ -10,7 +10,7 @@ LINK := $(COLLECTIONS)/ansible_collections/v7labs/azure_storage
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all venv test unit fidelity integration sanity matrix docs demo emulator clean
+.PHONY: all venv test unit fidelity integration sanity matrix docs demo emulator soak bench clean
 
 all: test
 
@@ -46,7 +46,8 @@ matrix: venv
 # sanity and lint first (they fail fast), then every pytest suite, then the version matrix, whose
 # table closes the run
 test: venv sanity
-	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging \
+		tests/soak tests/bench
 	$(MAKE) --no-print-directory matrix
 
 # The documentation site of the modules, their doc fragments and the role (antsibull-docs, Sphinx):
@@ -65,6 +66,18 @@ docs: venv
 		>> $(DOCS_DIR)/conf.py
 	$(DOCS_DIR)/build.sh
 
+# Faults, interruptions and concurrent runs over 100 storage accounts in two tenants, with
+# figures (build/soak/soak.md); `make test` runs the short form (tests/soak/test_soak_short.py).
+soak: venv
+	$(BIN)/python -m tests.soak --out build/soak
+
+# The main job timed at N = 10, 50, 200 and 500 accounts, then the same job with
+# azure.azcollection side by side (build/bench/bench.md); `make test` runs a smoke form
+# (tests/bench/test_bench_smoke.py). BENCH_ARGS passes options, e.g. BENCH_ARGS="--accounts 10,50".
+BENCH_ARGS ?=
+bench: venv
+	$(BIN)/python -m tests.bench --out build/bench $(BENCH_ARGS)
+
 demo: venv
 	$(BIN)/python -m tests.demo
 
@@ -72,4 +85,4 @@ emulator: venv
 	$(BIN)/python -m tests.emulator --port 8443 --state tests/emulator/states/default.yml
 
 clean:
-	rm -rf $(VENV) .venv-matrix build .pytest_cache
+	rm -rf $(VENV) .venv-matrix .venv-azcollection build .pytest_cache

@@ -111,7 +111,7 @@ def start_job(pdd: Path, playbook: str, ident: str) -> subprocess.Popen:
 
 
 def job_result(pdd: Path, ident: str, process: subprocess.Popen) -> dict:
-    output, _ = process.communicate(timeout=600)
+    output = process.communicate(timeout=600)[0]
     artifacts = pdd / "artifacts" / ident
     events = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((artifacts / "job_events").glob("*.json"))]
     stats = [e for e in events if e.get("event") == "playbook_on_stats"]
@@ -223,7 +223,7 @@ def test_both_slices_end_with_one_v7_service_principal(jobs):
 
 @pytest.mark.parametrize("account", ACCOUNTS)
 def test_every_account_of_every_slice_is_configured(jobs, account):
-    containers, write, _ = ACCOUNTS[account]
+    containers, write = ACCOUNTS[account][:2]
     assert v7_roles(jobs["world"], account) == expected_roles(containers, write)
     rules = [a for s in fabrikam(jobs["world"])["subscriptions"] for g in s["resource_groups"]
              for a in g["storage_accounts"] if a["name"] == account][0].get("cors_rules", [])
@@ -236,7 +236,7 @@ def test_the_jobs_artifacts_hold_every_accounts_activation_details(jobs):
     for job in jobs["configure"].values():
         merged.update(job["artifact_data"]["v7_activation"])
     assert sorted(merged) == sorted(ACCOUNTS)
-    for account, (_, write, prefix) in ACCOUNTS.items():
+    for account, (unused_containers, write, prefix) in ACCOUNTS.items():
         entry = merged[account]
         assert (entry["tenant_id"], entry["prefix"], entry["write"], entry["team"]) == (
             FABRIKAM, prefix, write, "fabrikam-research")
