@@ -3,8 +3,9 @@
 1. faults: throttling (429 with Retry-After), 503s, dropped connections, directory replication and
    Graph visibility delays; one run makes every account ready, a second run writes nothing;
    the requests it took, against the same run without faults;
-2. interruptions: runs killed (SIGKILL to the whole process group) at seeded random moments; a
-   new run after each kill finishes the job, and a further run writes nothing;
+2. interruptions: runs killed (SIGKILL to the whole process group) after a seeded random number
+   of the writes an uninterrupted run makes; a new run after each kill finishes the job, and a
+   further run writes nothing;
 3. concurrency: two runs over overlapping inventories, started at once, end in the state one run
    gives, with no failed host.
 
@@ -43,9 +44,6 @@ class Config:
     graph_visibility_seconds: float = 10
     kill_accounts: int = 6
     kills: int = 10
-    # each kill falls at a seeded random moment of its own slice of this part of an uninterrupted
-    # run's wall time (measured first), so that the kills spread over the whole run on any machine
-    kill_span: tuple[float, float] = (0.03, 0.85)
     # the two overlapping inventories of the concurrency experiment, as fractions of the accounts
     concurrent_split: tuple[float, float] = (0.7, 0.3)
     run_timeout: float = 3600
@@ -298,32 +296,31 @@ def _last_task(stdout: str) -> str:
     return tasks[-1][6:].split("]")[0] if tasks else "(before the first task)"
 
 
-def kill_delays(config: Config, reference_seconds: float) -> list[float]:
-    """Seeded random moments, one in each of `kills` equal slices of the span of the reference run."""
+def kill_points(config: Config, reference_writes: int) -> list[int]:
+    """Seeded numbers of accepted writes after which the runs are killed, one in each of `kills`
+    equal slices of the uninterrupted run's writes, from after the first to before the last. A
+    count of writes, not a moment: the kills land among the writes however loaded the machine is."""
     rng = random.Random(config.seed)
-    low, high = config.kill_span
-    width = (high - low) / config.kills
-    return [round(reference_seconds * (low + width * (n + rng.random())), 2) for n in range(config.kills)]
+    inner = max(reference_writes - 1, 1)
+    width = inner / config.kills
+    return [min(inner, 1 + int(width * (n + rng.random()))) for n in range(config.kills)]
 
 
 def _accepted_writes(log: list[dict]) -> int:
     return sum(1 for e in log if e["write"] and e["status"] and e["status"] < 400)
 
 
-def _interrupted_run(bench: Bench, world: W.World, inventory: str, delay: float, faults: dict,
-                     attempts: int = 3) -> tuple[PlaybookRun, float, int]:
-    """A run from the fresh world killed `delay` seconds after its start. A busy machine can make a
-    run faster than the reference: when it ends before its moment, it is tried again at half the delay."""
-    for attempt in range(1, attempts + 1):
-        bench.fresh(world, faults)
-        started = bench.start(inventory)
-        time.sleep(delay)
-        started.kill()
-        killed = started.wait()
-        if killed.killed or attempt == attempts:
-            return killed, delay, attempt
-        delay = round(delay / 2, 2)
-    raise AssertionError("unreachable")
+def _interrupted_run(bench: Bench, world: W.World, inventory: str, writes: int, faults: dict) -> PlaybookRun:
+    """A run from the fresh world, killed as soon as the emulator has accepted `writes` writes (the
+    next request may be in flight: the kill does not wait for it)."""
+    bench.fresh(world, faults)
+    started = bench.start(inventory)
+    while started.proc.poll() is None:
+        if _accepted_writes(bench.emulator.log(bodies=False)) >= writes:
+            started.kill()
+            break
+        time.sleep(0.05)
+    return started.wait()
 
 
 def experiment_kills(bench: Bench) -> dict:
@@ -335,19 +332,19 @@ def experiment_kills(bench: Bench) -> dict:
     problems = _run_problems("uninterrupted run", reference, len(world.accounts))
     reference_writes = _accepted_writes(bench.emulator.log(bodies=False))
     cycles = []
-    for number, planned in enumerate(kill_delays(config, reference.seconds), start=1):
-        killed, delay, attempts = _interrupted_run(bench, world, inventory, planned, config.faults(seed=config.seed + number))
-        label = f"kill {number} (after {delay} s)"
+    for number, planned in enumerate(kill_points(config, reference_writes), start=1):
+        killed = _interrupted_run(bench, world, inventory, planned, config.faults(seed=config.seed + number))
+        label = f"kill {number} (after {planned} writes)"
         cycle = {
-            "delay": delay,
-            "attempts": attempts,
+            "after_writes": planned,
+            "seconds": round(killed.seconds, 1),
             "killed": killed.killed,
             "last_task": _last_task(killed.stdout),
             "writes_before_kill": _accepted_writes(bench.emulator.log(bodies=False)),
             "problems_after_kill": len(W.world_problems(world, bench.emulator.state())),
         }
         if not killed.killed:
-            problems.append(f"{label}: the run had finished before the kill, {attempts} times")
+            problems.append(f"{label}: the run had finished before its kill")
         recovery = bench.configure(inventory)
         problems += _run_problems(f"{label}: recovery run", recovery, len(world.accounts))
         problems += [f"{label}: after the recovery run: {p}" for p in W.world_problems(world, bench.emulator.state())]
@@ -450,17 +447,18 @@ def _faults_markdown(f: dict) -> list[str]:
 def _kills_markdown(k: dict) -> list[str]:
     lines = [
         f"Interruptions: {len(k['cycles'])} runs over {k['accounts']} accounts, same faults, killed "
-        f"(SIGKILL to the process group) at seeded random moments spread over an uninterrupted run "
-        f"({k['reference_seconds']} s, {k['reference_writes']} writes); after each kill, one new run, then a "
-        "further one.",
+        f"(SIGKILL to the process group) as soon as the emulator had accepted a seeded number of writes, "
+        f"spread over the {k['reference_writes']} writes of an uninterrupted run ({k['reference_seconds']} s); "
+        "after each kill, one new run, then a further one.",
         "",
-        "| kill | after (s) | last task started | writes before kill | recovery run (s) | failed hosts | "
+        "| kill | after writes | at (s) | last task started | writes before kill | recovery run (s) | failed hosts | "
         "further run: writes / changed |",
-        "|---:|---:|---|---:|---:|---:|---|",
+        "|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for n, c in enumerate(k["cycles"], start=1):
         task = c["last_task"].replace("v7labs.azure_storage.storage_integration : ", "")
-        lines.append(f"| {n} | {c['delay']} | {task} | {c['writes_before_kill']} | {c['recovery_seconds']} | "
+        lines.append(f"| {n} | {c['after_writes']} | {c['seconds']} | {task} | {c['writes_before_kill']} | "
+                     f"{c['recovery_seconds']} | "
                      f"{len(c['recovery_failed_hosts'])} | {c['further_writes']} / {c['further_changed']} |")
     return lines + [""]
 
