@@ -28,6 +28,7 @@ import yaml
 
 from tests.emulator.state import load_document
 from tests.packaging.conftest import BIN, ROOT, Artifact, offline_env
+from tests.packaging.test_artifact import expected_roles, v7_methods, v7_roles
 from tests.session_cache import once_per_session
 
 EXAMPLE_STATE = load_document(str(ROOT / "tests" / "emulator" / "states" / "example.yml"))
@@ -39,13 +40,7 @@ OPERATOR = {"client_id": "bbbbbbbb-0000-4000-8000-000000000001", "object_id": "b
             "secret": "Em9-operator-Secret.fabrikam~0001"}
 SUBSCRIPTION = "55555555-5555-4555-8555-555555555555"
 V7_APP = "95e63529-38cc-435c-b247-32a1d62f321d"
-V7 = "https://darwin.v7labs.com"
 SLICES = 2
-ROLE_IDS = {
-    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Reader",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Contributor",
-    "db58b8e5-c6ad-4a2a-8342-4190687cbf4a": "Delegator",
-}
 # what the inventory asks for: containers V7 reads ([] = the account) and write access
 ACCOUNTS = {
     "fabrikamfirewall": (["scans"], True, "scans/v7"),
@@ -168,24 +163,6 @@ def fabrikam(world: dict) -> dict:
     return next(t for t in world["tenants"] if t["id"] == FABRIKAM)
 
 
-def v7_roles(world: dict, account: str) -> set[tuple[str, str]]:
-    tenant = fabrikam(world)
-    v7 = {sp["object_id"] for sp in tenant["service_principals"] if sp["app_id"] == V7_APP}
-    found = set()
-    for assignment in tenant["role_assignments"]:
-        scope = re.search(rf"/storageAccounts/{account}(?:/blobServices/default/containers/([^/]+))?$",
-                          assignment["scope"], re.IGNORECASE)
-        if scope and assignment["principal_id"] in v7 and assignment["role"] in ROLE_IDS:
-            found.add((ROLE_IDS[assignment["role"]], scope.group(1) or "account"))
-    return found
-
-
-def expected_roles(containers: list[str], write: bool) -> set[tuple[str, str]]:
-    scopes = containers or ["account"]
-    return ({("Delegator", "account")} | {("Reader", s) for s in scopes}
-            | ({("Contributor", s) for s in scopes} if write else set()))
-
-
 def hosts_of(job: dict) -> set[str]:
     return {e["host"] for e in job["events"] if e["host"]}
 
@@ -225,9 +202,7 @@ def test_both_slices_end_with_one_v7_service_principal(jobs):
 def test_every_account_of_every_slice_is_configured(jobs, account):
     containers, write = ACCOUNTS[account][:2]
     assert v7_roles(jobs["world"], account) == expected_roles(containers, write)
-    rules = [a for s in fabrikam(jobs["world"])["subscriptions"] for g in s["resource_groups"]
-             for a in g["storage_accounts"] if a["name"] == account][0].get("cors_rules", [])
-    assert {"GET", "PUT"} <= {m for r in rules if V7 in r["allowedOrigins"] for m in r["allowedMethods"]}
+    assert {"GET", "PUT"} <= v7_methods(jobs["world"], account)
 
 
 def test_the_jobs_artifacts_hold_every_accounts_activation_details(jobs):
