@@ -209,12 +209,28 @@ def not_found(storage_account: str, resource_group: str) -> dict:
     }
 
 
-def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool], permissions: Iterable[Mapping[str, Any]],
-             v7_ips: Sequence[IPv4Net], origins: Sequence[str]) -> dict:
+def rights_needed(missing_containers: Sequence[str], roles_to_change: Optional[bool],
+                  cors_to_change: Optional[bool]) -> set[str]:
+    """The operator flags the setup still needs on an account: container creation for missing
+    containers, role assignment when V7's roles must change (or are unknown: None), CORS when the
+    Blob service's rules must change. An up-to-date account needs none, so its rights are not read."""
+    needed = {"can_create_containers"} if missing_containers else set()
+    if roles_to_change is None or roles_to_change:
+        needed.add("can_assign_roles")
+    if cors_to_change:
+        needed.add("can_write_cors")
+    return needed
+
+
+def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool],
+             permissions: Optional[Iterable[Mapping[str, Any]]], v7_ips: Sequence[IPv4Net], origins: Sequence[str],
+             *, needed: Optional[set[str]] = None) -> dict:
     """The whole result for an existing account: facts, ``ready``, ``problems`` and ``warnings``.
 
     ``containers`` maps each container asked about to whether it exists. An empty ``origins``
     means V7 needs no CORS rule here, so an account without CORS support is then not a problem.
+    ``needed`` (from rights_needed) limits the operator's problems to the rights the setup still
+    needs; None means every right counts. ``permissions`` is None when they were not read.
     """
     summary = account_summary(account)
     sku = account.get("sku") or {}
@@ -223,7 +239,7 @@ def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool], permiss
     perimeter = secured_by_perimeter(summary["public_network_access"])
     firewall, unreadable = firewall_status(summary, v7_ips)
     missing_containers = [name for name, found in containers.items() if not found]
-    operator = operator_flags(permissions)
+    operator = operator_flags(permissions) if permissions is not None else {flag: None for flag in OPERATOR_ACTIONS}
     shown_ips = ", ".join(show_network(n) for n in v7_ips)
 
     problems: list[str] = []
@@ -251,10 +267,10 @@ def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool], permiss
                  f"correct the name" for name in missing_containers]
 
     for flag, allowed in operator.items():
-        if allowed:
+        if allowed is not False or (needed is not None and flag not in needed):
             continue
         message = f"the operator lacks {OPERATOR_ACTIONS[flag]} here: needs {_ROLES_FOR[flag]}"
-        if flag == "can_create_containers" and not missing_containers:
+        if needed is None and flag == "can_create_containers" and not missing_containers:
             warnings.append(message + " (not needed now: every container given exists)")
         else:
             problems.append(message)

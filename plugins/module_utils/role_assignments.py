@@ -26,20 +26,12 @@ ROLE_NAMES: dict[str, str] = {
 # Fixed for ever: changing it would give every assignment this collection made a new name.
 NAME_NAMESPACE = uuid.UUID("b0f3164a-fd80-4a00-a645-21021d586797")
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Azure container names: 3-63 characters, lowercase letters, digits and hyphens, starting with a
-# letter or digit, every hyphen followed by a letter or digit (so no "--" and no trailing "-").
-_CONTAINER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
 _CONTAINER_SCOPE = re.compile(
     r"/storageAccounts/([^/]+)/blobServices/default/containers/([^/]+)$", re.IGNORECASE
 )
 _ACCOUNT_SCOPE = re.compile(r"/storageAccounts/([^/]+)$", re.IGNORECASE)
 
 Key = Tuple[str, str]  # (normalised scope, lowercase role GUID)
-
-
-def is_guid(value: str) -> bool:
-    return isinstance(value, str) and bool(_GUID.fullmatch(value))
 
 
 def normalise_scope(scope: str) -> str:
@@ -231,11 +223,6 @@ def describe(assignment: Assignment) -> str:
 def diff_text(assignments: Iterable[Assignment]) -> str:
     """One sorted line per assignment, for Ansible's line diff."""
     return "".join(f"{line}\n" for line in sorted(describe(a) for a in assignments))
-
-
-def validate_container_names(names: Iterable[str]) -> list[str]:
-    """The names Azure would reject, in the order given."""
-    return [name for name in names if not isinstance(name, str) or not _CONTAINER_NAME.fullmatch(name)]
 
 
 def retry_delays(timeout: float, first: float = 2.0, cap: float = 30.0) -> list[float]:

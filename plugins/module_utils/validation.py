@@ -24,6 +24,7 @@ _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+
 _OPTION = re.compile(r"^([a-z0-9_]+):")
 
 V7_ORIGIN = "https://darwin.v7labs.com"
+V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
 
 # auth option -> environment variables that can also set it (the same order as auth.ENV_FALLBACKS)
 _ENV_NAMES = {
@@ -34,25 +35,36 @@ _ENV_NAMES = {
 
 
 def is_guid(value: Any) -> bool:
-    return isinstance(value, str) and bool(_GUID.match(value.strip()))
+    return isinstance(value, str) and bool(_GUID.fullmatch(value))
+
+
+def principal_id_problem(value: Any, option: str = "principal_id") -> Optional[str]:
+    """V7's service principal is named by its object id in the customer's tenant, not by V7's app id."""
+    if isinstance(value, str) and value.lower() == V7_APP_ID:
+        return (f"{option}: {value} is V7's application (client) id; give the object id of its service "
+                "principal in this tenant (the object_id returned by v7labs.azure_storage.v7_service_principal)")
+    if is_guid(value):
+        return None
+    return (f"{option}: {value!r} is not a GUID; {option} must be the object id (a GUID) of V7's service "
+            "principal (the object_id returned by v7labs.azure_storage.v7_service_principal)")
 
 
 def account_name_problem(name: str, option: str = "storage_account") -> Optional[str]:
-    if _ACCOUNT_NAME.match(name or ""):
+    if _ACCOUNT_NAME.fullmatch(name or ""):
         return None
     return (f"{option}: {name!r} is not a storage account name (3 to 24 characters, lowercase "
             f"letters and digits only)")
 
 
 def container_name_problem(name: str, option: str = "name") -> Optional[str]:
-    if _CONTAINER_NAME.match(name or ""):
+    if _CONTAINER_NAME.fullmatch(name or ""):
         return None
     return (f"{option}: {name!r} is not a container name (3 to 63 characters, lowercase letters, digits "
             f"and hyphens, starting and ending with a letter or digit, no two hyphens in a row)")
 
 
 def resource_group_problem(name: str, option: str = "resource_group") -> Optional[str]:
-    if _RESOURCE_GROUP.match(name or ""):
+    if _RESOURCE_GROUP.fullmatch(name or ""):
         return None
     return (f"{option}: {name!r} is not a resource group name (1 to 90 letters, digits, underscores, "
             f"hyphens, periods and parentheses, not ending with a period)")
@@ -86,7 +98,7 @@ def auth_problems(subscription_id: Optional[str], tenant: Optional[str], client_
         problems.append(f"subscription_id: {subscription_id!r}{_source('subscription_id', sources)} is not a "
                         f"subscription ID: set subscription_id (or {_ENV_NAMES['subscription_id']}) to the "
                         f"subscription's GUID (az account list --query '[].id'), not its name")
-    if tenant is not None and not (is_guid(tenant) or _DOMAIN.match(tenant.strip())):
+    if tenant is not None and not (is_guid(tenant) or _DOMAIN.fullmatch(tenant)):
         problems.append(f"tenant: {tenant!r}{_source('tenant', sources)} is not a tenant ID: set tenant (or "
                         f"{_ENV_NAMES['tenant']}) to the directory (tenant) ID, a GUID (az account show "
                         f"--query tenantId), or one of the tenant's domains such as contoso.onmicrosoft.com")

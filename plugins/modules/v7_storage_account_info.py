@@ -50,11 +50,45 @@ options:
     default: []
   v7_origins:
     description:
-      - Origins of V7's web app, only used to say whether the Blob service can carry CORS rules
-        for them. An empty list means CORS is not needed here.
+      - Origins of V7's web app. The module says whether the Blob service can carry CORS rules for
+        them and, when it can, reads its rules (one request) and says in RV(blob_cors) whether they let these
+        origins send GET and PUT requests, as M(v7labs.azure_storage.v7_blob_cors) with its defaults would
+        make them. An empty list means CORS is not needed here.
     type: list
     elements: str
     default: [https://darwin.v7labs.com]
+  v7_principal_id:
+    description:
+      - Object id of V7's service principal in the tenant (the RV(v7labs.azure_storage.v7_service_principal#module:object_id)
+        of M(v7labs.azure_storage.v7_service_principal)). When given, the module also lists its role
+        assignments on the account and its containers (one request) and says in RV(v7_roles) what
+        M(v7labs.azure_storage.v7_storage_roles) would change with the same O(containers), O(v7_roles_on) and O(v7_write).
+    type: str
+  v7_roles_on:
+    description:
+      - Where V7's data roles belong, as M(v7labs.azure_storage.v7_storage_roles) gives them.
+      - V(containers) on each of O(containers) (on the account when O(containers) is empty),
+        V(account) on the account, whatever O(containers) lists (they are then only checked for existence).
+      - Only used with O(v7_principal_id). The Storage Blob Delegator role always belongs on the account.
+    type: str
+    choices: [containers, account]
+    default: containers
+  v7_write:
+    description:
+      - Whether V7 should also hold Storage Blob Data Contributor (write access). Only used with O(v7_principal_id).
+    type: bool
+    default: false
+  operator_rights:
+    description:
+      - V(all) reads what the operator may do at the account and reports every right it lacks in
+        RV(problems) (a lacking right to create containers only as a warning when every container exists).
+      - V(needed) reads them only when the account needs a change the setup makes (a missing container,
+        CORS rules that do not let V7's origins GET and PUT, V7's roles to change or, without
+        O(v7_principal_id), not known), and reports only the rights those changes need. An account
+        that needs nothing costs no request for them, and RV(operator) is then all null.
+    type: str
+    choices: [all, needed]
+    default: all
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
@@ -212,7 +246,9 @@ missing_containers:
   elements: str
   sample: [photos]
 operator:
-  description: What the identity running the module may do at the storage account (null values when it does not exist).
+  description:
+    - What the identity running the module may do at the storage account.
+    - Null values when the account does not exist, or when O(operator_rights=needed) and nothing needs changing.
   returned: always
   type: dict
   contains:
@@ -232,6 +268,51 @@ operator:
       description: C(Microsoft.Storage/storageAccounts/read).
       type: bool
       sample: true
+v7_roles:
+  description:
+    - V7's storage roles on the account and its containers, and what
+      M(v7labs.azure_storage.v7_storage_roles) would change (same shapes as its RV(v7labs.azure_storage.v7_storage_roles#module:assignments),
+      RV(v7labs.azure_storage.v7_storage_roles#module:created) and RV(v7labs.azure_storage.v7_storage_roles#module:removed)).
+    - Null without O(v7_principal_id), or when the account does not exist.
+  returned: always
+  type: dict
+  contains:
+    assignments:
+      description: V7's assignments of its three roles at the account and at the containers its data roles belong on.
+      type: list
+      elements: dict
+    to_create:
+      description: The assignments V7 lacks, as they would be created.
+      type: list
+      elements: dict
+    to_remove:
+      description: The assignments V7 holds there but should not (Storage Blob Data Contributor without O(v7_write), for example).
+      type: list
+      elements: dict
+blob_cors:
+  description:
+    - The Blob service's CORS rules, and what M(v7labs.azure_storage.v7_blob_cors) with O(v7_origins) and its
+      defaults (GET and PUT, every header) would change in them.
+    - Null when O(v7_origins) is empty, the Blob service cannot carry CORS rules, or the account does not exist.
+  returned: always
+  type: dict
+  contains:
+    rules:
+      description: The rules as they are, in the shape of v7_blob_cors's RV(v7labs.azure_storage.v7_blob_cors#module:cors_rules).
+      type: list
+      elements: dict
+    up_to_date:
+      description: Whether the rules already let V7's origins in as v7_blob_cors would set them.
+      type: bool
+      sample: true
+    added:
+      description: The rules v7_blob_cors would add or rewrite.
+      type: list
+      elements: dict
+    removed:
+      description: The rules it would replace.
+      type: list
+      elements: dict
 ready:
   description: True when RV(problems) is empty.
   returned: always
@@ -248,18 +329,25 @@ problems:
     - "container photos does not exist: create it (v7labs.azure_storage.v7_blob_container) or correct the name"
 """
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
-    ReadinessInputError, evaluate, not_found, validate_inputs)
+    ReadinessInputError, evaluate, not_found, rights_needed, validate_inputs)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
+    CorsRule, account_problem, changes, plan_present, validate_goal)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    input_failure, resource_group_problem, settings_problems)
+    input_failure, principal_id_problem, resource_group_problem, settings_problems)
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
     containers=dict(type="list", elements="str", default=[]),
     v7_ips=dict(type="list", elements="str", default=[]),
     v7_origins=dict(type="list", elements="str", default=["https://darwin.v7labs.com"]),
+    v7_principal_id=dict(type="str"),
+    v7_roles_on=dict(type="str", choices=["containers", "account"], default="containers"),
+    v7_write=dict(type="bool", default=False),
+    operator_rights=dict(type="str", choices=["all", "needed"], default="all"),
 )
 
 # 404 codes that mean "this resource group or subscription does not exist", not "no such account"
@@ -295,10 +383,49 @@ def read_permissions(client, group: str, account: str) -> list[dict]:
     return [{"actions": list(e.actions or []), "notActions": list(e.not_actions or [])} for e in entries]
 
 
+def v7_roles(client, subscription: str, group: str, account: str, params: dict) -> dict:
+    """V7's roles where v7_storage_roles manages them, and what it would change there."""
+    principal = params["v7_principal_id"]
+    containers = params["containers"] if params["v7_roles_on"] == "containers" else []
+    scopes = ra.scopes(subscription, group, account, containers)
+    with api_call(f"list the role assignments of V7's service principal on storage account {account}"):
+        found = [ra.from_api(item) for item in
+                 client.role_assignments.list_for_scope(scopes[0], filter=f"principalId eq '{principal}'")]
+    wanted = ra.desired(subscription, group, account, containers, write=params["v7_write"], delegator=True)
+    to_create, to_remove = ra.plan(found, wanted, managed_scopes=scopes, principal_id=principal)
+    return {
+        "assignments": [a.to_dict() for a in sorted(ra.managed(found, scopes, principal), key=ra.describe)],
+        "to_create": [ra.predicted(subscription, scope, guid, principal).to_dict() for scope, guid in to_create],
+        "to_remove": [a.to_dict() for a in to_remove],
+    }
+
+
+def blob_cors(client, group: str, account: str, origins: list[str]) -> dict:
+    """The Blob service's CORS rules, and what v7_blob_cors with its defaults would change."""
+    with api_call(f"read the Blob service CORS rules of storage account {account}"):
+        service = client.blob_services.get_service_properties(group, account)
+    before = [CorsRule.from_arm(rule.as_dict()) for rule in (service.cors and service.cors.cors_rules) or []]
+    after = plan_present(before, validate_goal(origins, ["GET", "PUT"], ["*"], [], None))
+    added, removed = changes(before, after)
+    return {
+        "rules": [r.to_result() for r in before],
+        "up_to_date": after == before,
+        "added": [r.to_result() for r in added],
+        "removed": [r.to_result() for r in removed],
+    }
+
+
+def _changes_needed(result: dict | None) -> bool | None:
+    return None if result is None else bool(result.get("to_create") or result.get("to_remove")
+                                            or result.get("up_to_date") is False)
+
+
 def account_info(module: AzureModule) -> dict:
     params = module.params
     group, name = params["resource_group"], params["storage_account"]
     problems = settings_problems(module.auth) + [p for p in [resource_group_problem(group)] if p]
+    if params["v7_principal_id"] is not None:
+        problems += [p for p in [principal_id_problem(params["v7_principal_id"], "v7_principal_id")] if p]
     try:
         networks, origins = validate_inputs(name, params["containers"], params["v7_ips"], params["v7_origins"])
     except ReadinessInputError as err:
@@ -310,15 +437,28 @@ def account_info(module: AzureModule) -> dict:
     client = module.clients.storage(subscription)
     account = read_account(client, group, name)
     if account is None:
-        result = not_found(name, group)
+        return finish(module, dict(not_found(name, group), v7_roles=None, blob_cors=None))
+    wanted = list(dict.fromkeys(params["containers"]))
+    if account.get("kind") == "FileStorage":
+        containers = {c: False for c in wanted}  # no Blob service: Azure refuses to even look
     else:
-        wanted = list(dict.fromkeys(params["containers"]))
-        if account.get("kind") == "FileStorage":
-            containers = {c: False for c in wanted}  # no Blob service: Azure refuses to even look
-        else:
-            containers = {c: container_exists(client, group, name, c) for c in wanted}
-        permissions = read_permissions(module.clients.authorization(subscription), group, name)
-        result = evaluate(account, containers, permissions, networks, origins)
+        containers = {c: container_exists(client, group, name, c) for c in wanted}
+    authorization = module.clients.authorization(subscription)
+    roles = v7_roles(authorization, subscription, group, name, params) if params["v7_principal_id"] else None
+    sku = account.get("sku") or {}
+    cors_possible = origins and account_problem(account.get("kind"), sku.get("name"), sku.get("tier")) is None
+    cors = blob_cors(client, group, name, origins) if cors_possible else None
+    needed = None
+    if params["operator_rights"] == "needed":
+        missing = [c for c, found in containers.items() if not found]
+        needed = rights_needed(missing, _changes_needed(roles), _changes_needed(cors))
+    permissions = read_permissions(authorization, group, name) if needed is None or needed else None
+    result = evaluate(account, containers, permissions, networks, origins, needed=needed)
+    return finish(module, dict(result, v7_roles=roles, blob_cors=cors))
+
+
+def finish(module: AzureModule, result: dict) -> dict:
+    name = module.params["storage_account"]
     # Ansible reserves `warnings` in a module's result: they go through its own channel.
     for message in result.pop("warnings"):
         module.warn(f"Storage account {name}: {message}.")

@@ -22,9 +22,10 @@ description:
     are ever removed. Other roles the principal holds, and roles inherited from the resource group
     or subscription, are left alone. So are V7's roles on containers that are not listed, with a
     warning that names them.
-  - With O(state=present), the storage account and every listed container must exist, and the account
-    must have a Blob service (not C(FileStorage)); all missing ones are named in one failure, before
-    anything is written.
+  - With O(state=present), before it creates an assignment, the storage account and every listed
+    container must exist, and the account must have a Blob service (not C(FileStorage)); all missing
+    ones are named in one failure, before anything is written. When V7 already holds every role it
+    needs, they are not read again; the role assignments are the only request.
   - Right after the service principal is created, Azure Resource Manager may not see it yet
     (C(PrincipalNotFound)); role assignment writes are retried for up to O(replication_timeout) seconds.
   - O(principal_id), the storage account, resource group and container names, O(subscription_id),
@@ -179,14 +180,12 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_a
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    container_name_problem, input_failure, is_guid, settings_problems, storage_account_problems)
+    container_name_problem, input_failure, principal_id_problem, settings_problems, storage_account_problems)
 
 try:
     from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 except ImportError:  # reported by AzureModule, which needs the same SDKs
     RoleAssignmentCreateParameters = None
-
-V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
 
 ARGUMENT_SPEC = dict(
     principal_id=dict(type="str", required=True),
@@ -216,16 +215,8 @@ class Failure(Exception):
 
 def validate(params: dict, settings) -> None:
     """Every bad option at once, before any request."""
-    principal = params["principal_id"]
     problems = settings_problems(settings) + storage_account_problems(params)
-    if principal.strip().lower() == V7_APP_ID:
-        problems.append(
-            f"principal_id: {principal} is V7's application (client) id; give the object id of its service "
-            "principal in this tenant (the object_id returned by v7labs.azure_storage.v7_service_principal)"
-        )
-    elif not is_guid(principal):
-        problems.append(f"principal_id: {principal!r} is not a GUID; principal_id must be the object id (a GUID) "
-                        "of V7's service principal (the object_id returned by v7labs.azure_storage.v7_service_principal)")
+    problems += [p for p in [principal_id_problem(params["principal_id"])] if p]
     problems += [p for p in (container_name_problem(c, "containers") for c in params["containers"]) if p]
     if params["replication_timeout"] < 0:
         problems.append(f"replication_timeout: {params['replication_timeout']} is negative; give 0 or more seconds")
@@ -381,9 +372,13 @@ def ensure(module: AzureModule) -> dict:
     rg, account, containers, principal = p["resource_group"], p["storage_account"], p["containers"], p["principal_id"]
     managed_scopes = ra.scopes(subscription, rg, account, containers)
     auth = module.clients.authorization(subscription)
-    if p["state"] == "present":
-        check_targets_exist(module.clients.storage(subscription), subscription, rg, account, containers)
-    current = list_assignments(auth, managed_scopes[0], principal, gone_ok=p["state"] == "absent")
+    storage = module.clients.storage
+    try:
+        current = list_assignments(auth, managed_scopes[0], principal, gone_ok=p["state"] == "absent")
+    except AzureApiError as err:
+        if err.status == 404 and err.code in GONE:  # say which of the account and its group is missing
+            check_targets_exist(storage(subscription), subscription, rg, account, containers)
+        raise
     before = ra.managed(current, managed_scopes, principal)
     warn_unlisted(module, ra.unlisted(current, managed_scopes, principal), principal)
     wanted = ra.desired(subscription, rg, account, containers, write=p["write"], delegator=p["delegator"])
@@ -391,6 +386,8 @@ def ensure(module: AzureModule) -> dict:
         current, wanted, managed_scopes=managed_scopes, principal_id=principal,
         exclusive=p["exclusive"], state=p["state"],
     )
+    if to_create:  # ARM takes an assignment at a scope that does not exist; refuse it before it does
+        check_targets_exist(storage(subscription), subscription, rg, account, containers)
     if module.check_mode:
         created, present, removed = [ra.predicted(subscription, s, g, principal) for s, g in to_create], [], to_delete
     else:

@@ -25,6 +25,7 @@ def smoke(tmp_path_factory):
     [
         "noop_no_write",
         "noop_graph_reads_per_tenant_le_1",
+        "noop_arm_reads_per_account_le_3_plus_scopes",
         "first_run_writes_only_needed",
         "first_run_no_failed_host",
         "noop_no_failed_host",
@@ -37,16 +38,16 @@ def test_target(smoke, target):
                                      size.get("configure_tail"))
 
 
-def test_noop_arm_reads_stay_at_todays_level(smoke):
-    """The target, at most 3 + (role scopes) ARM reads per account in the no-op run, is not met yet:
-    each of the four module runs per account reads the account again (docs/benchmark.md). Until
-    the module runs are merged, this keeps the count from growing past today's level: 12 per account on average, 16 at most
-    (an account with two containers listed)."""
-    size = smoke[0]
-    noop = size["runs"][1]
-    assert not size["targets"]["noop_arm_reads_per_account_le_3_plus_scopes"]  # say so when it is met
-    assert noop["requests_per_account"]["arm_read"] <= 12, noop["requests_per_account"]
-    assert noop["max_arm_reads_per_account"] <= 16, noop["max_arm_reads_per_account"]
+def test_noop_run_reads_each_thing_once(smoke):
+    """The no-op run reads, per account: the account, each container it checks, V7's role
+    assignments and the Blob service; it neither reads the operator's rights (nothing to change)
+    nor reads the account again (no other module runs)."""
+    reads = smoke[0]["runs"][1]["arm_reads_by_endpoint"]
+    per_account = {endpoint: count / 4 for endpoint, count in reads.items()}
+    assert per_account.get("Microsoft.Storage/storageAccounts/{}") == 1, per_account
+    assert per_account.get("Microsoft.Storage/storageAccounts/{}/blobServices/{}") == 1, per_account
+    assert per_account.get("(scope)/Microsoft.Authorization/roleAssignments") == 1, per_account
+    assert "(scope)/Microsoft.Authorization/permissions" not in per_account, per_account
 
 
 @pytest.mark.parametrize("purpose", ["service_principal", "role_assignment", "cors", "container"])

@@ -125,6 +125,37 @@ def network_world() -> dict:
     return doc
 
 
+V7_SP = "dddddddd-0000-4000-8000-0000000000d1"
+V7_RULE = {"allowedOrigins": ["https://darwin.v7labs.com"], "allowedMethods": ["GET", "PUT"], "allowedHeaders": ["*"],
+           "exposedHeaders": [""], "maxAgeInSeconds": 0}
+
+
+def v7_world() -> dict:
+    """The default world where V7's service principal exists and holds some roles: on contosoimages
+    Reader and Contributor on images and the Delegator (thumbnails lacks Reader); on contosovideos
+    everything V7 needs, with its CORS rule beside the customer's. The auditor is Reader."""
+    doc = default_world()
+    tenant = doc["tenants"][0]
+    tenant["service_principals"] = [{"app_id": "95e63529-38cc-435c-b247-32a1d62f321d", "object_id": V7_SP}]
+    videos = next(a for a in tenant["subscriptions"][0]["resource_groups"][0]["storage_accounts"]
+                  if a["name"] == "contosovideos")
+    videos["cors_rules"].append(V7_RULE)
+    held = [("contosoimages", "/blobServices/default/containers/images", "Storage Blob Data Reader"),
+            ("contosoimages", "/blobServices/default/containers/images", "Storage Blob Data Contributor"),
+            ("contosoimages", "", "Storage Blob Delegator"),
+            ("contosovideos", "/blobServices/default/containers/videos", "Storage Blob Data Reader"),
+            ("contosovideos", "", "Storage Blob Delegator")]
+    tenant["role_assignments"] += [{"scope": account_id(account) + below, "role": role, "principal_id": V7_SP}
+                                   for account, below, role in held]
+    return doc
+
+
+def roles_of(assignments: list) -> list:
+    """(role, scope below the account, or "account") pairs."""
+    return [(a["role_name"], a["scope"].split("/blobServices/default/containers/")[1] if "/containers/" in a["scope"]
+             else "account") for a in assignments]
+
+
 # ---------------------------------------------------------------- the info module
 
 
@@ -211,6 +242,24 @@ INFO_CASES = {
                   "Contributor or Storage Account Contributor"],
         warnings=["lacks Microsoft.Storage/storageAccounts/blobServices/containers/write here",
                   "(not needed now: every container given exists)"]),
+    # V7's roles and CORS rules (v7_principal_id, v7_roles_on, v7_write), and operator_rights: needed
+    "V7's roles on containers, and CORS rules without V7's": Info(
+        "v7", "contosoimages", {"containers": ["images", "thumbnails"], "v7_principal_id": V7_SP},
+        expect={"ready": True, "operator": ALL_ALLOWED}),
+    "V7's roles on the account": Info(
+        "v7", "contosoimages", {"containers": ["images"], "v7_principal_id": V7_SP, "v7_roles_on": "account",
+                                "v7_write": True},
+        expect={"ready": True}),
+    "V7 has all it needs; operator_rights needed reads no rights": Info(
+        "needed", "contosovideos", {"containers": ["videos"], "v7_principal_id": V7_SP, "operator_rights": "needed"},
+        expect={"ready": True, "operator": dict.fromkeys(ALL_ALLOWED)}),
+    "a Reader where V7 lacks roles and CORS, operator_rights needed": Info(
+        "needed", "contosoimages", {"containers": ["images", "thumbnails"], "v7_principal_id": V7_SP,
+                                    "operator_rights": "needed"},
+        expect={"ready": False, "operator": {"can_assign_roles": False, "can_write_cors": False,
+                                             "can_create_containers": False, "can_read": True}},
+        # no warning about creating containers: none is missing
+        problems=[LACKS_ROLE_WRITE, "the operator lacks Microsoft.Storage/storageAccounts/blobServices/write here"]),
 }
 
 
@@ -280,7 +329,9 @@ def info(emulator_process, tmp_path_factory) -> Recorded:
     network = network_world()
     steps = [("default", default_world(), play(*info_tasks("default")), OPERATOR, False),
              ("network", network, play(*info_tasks("network")), OPERATOR, False),
-             ("auditor", network, play(*info_tasks("auditor")), AUDITOR, False)]
+             ("auditor", network, play(*info_tasks("auditor")), AUDITOR, False),
+             ("v7", v7_world(), play(*info_tasks("v7")), OPERATOR, False),
+             ("needed", None, play(*info_tasks("needed")), AUDITOR, False)]
     return Recorded.load(once_per_session(tmp_path_factory, "account_info_and_container_info", lambda _workdir: record(emulator_process, steps)))
 
 
@@ -345,6 +396,53 @@ def test_info_reads_the_callers_permissions_at_the_account(info):
     assert wanted in paths
     # not for an account that does not exist
     assert not any("stnosuch/providers" in p for p in paths)
+
+
+def test_v7_roles_on_containers(info):
+    result = info.result("v7", "V7's roles on containers, and CORS rules without V7's")
+    roles = result["v7_roles"]
+    assert roles_of(roles["assignments"]) == [
+        ("Storage Blob Data Contributor", "images"), ("Storage Blob Data Reader", "images"),
+        ("Storage Blob Delegator", "account")]
+    assert roles_of(roles["to_create"]) == [("Storage Blob Data Reader", "thumbnails")]
+    # without v7_write, Contributor goes, as v7_storage_roles would remove it
+    assert roles_of(roles["to_remove"]) == [("Storage Blob Data Contributor", "images")]
+    assert {a["principal_id"] for a in roles["assignments"] + roles["to_create"]} == {V7_SP}
+    cors = result["blob_cors"]
+    assert (cors["rules"], cors["up_to_date"], cors["removed"]) == ([], False, [])
+    assert [(r["allowed_origins"], r["allowed_methods"]) for r in cors["added"]] == [(["https://darwin.v7labs.com"],
+                                                                                     ["GET", "PUT"])]
+
+
+def test_v7_roles_on_the_account(info):
+    roles = info.result("v7", "V7's roles on the account")["v7_roles"]
+    # the roles on container images are not where v7_roles_on says they belong: left out, not removed
+    assert roles_of(roles["assignments"]) == [("Storage Blob Delegator", "account")]
+    # in the order v7_storage_roles creates them: by scope, then role id
+    assert roles_of(roles["to_create"]) == [("Storage Blob Data Reader", "account"),
+                                            ("Storage Blob Data Contributor", "account")]
+    assert roles["to_remove"] == []
+
+
+def test_nothing_to_change_costs_no_rights_request(info):
+    result = info.result("needed", "V7 has all it needs; operator_rights needed reads no rights")
+    assert roles_of(result["v7_roles"]["to_create"] + result["v7_roles"]["to_remove"]) == []
+    assert result["blob_cors"]["up_to_date"] is True
+    assert len(result["blob_cors"]["rules"]) == 2
+    paths = [e["path"].lower() for e in info.logs["needed"] if e["method"] == "GET"]
+    assert not any("contosovideos/providers/microsoft.authorization/permissions" in p for p in paths)
+    assert any("contosoimages/providers/microsoft.authorization/permissions" in p for p in paths)
+    # the account, its container, V7's role assignments, the Blob service: one request each
+    videos = [p for p in paths if "/storageaccounts/contosovideos" in p]
+    assert len(videos) == 4, videos
+
+
+def test_without_v7_principal_id_no_roles_are_read(info):
+    result = info.result("default", "ready")
+    assert result["v7_roles"] is None
+    assert result["blob_cors"]["up_to_date"] is False
+    assert info.result("default", "FileStorage")["blob_cors"] is None
+    assert not any("roleassignments" in e["path"].lower() for e in info.logs["default"])
 
 
 def test_info_replies_match_the_specs(info):

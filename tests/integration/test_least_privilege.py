@@ -274,8 +274,8 @@ _PREFLIGHT = ("configure", "Stop for an account that cannot be made ready", "any
 _INFO = ("configure", "Read the storage account and what the operator may do there", "any")
 FIRST_NEEDED = {
     "Microsoft.Storage/storageAccounts/read": _INFO,
-    "Microsoft.Storage/storageAccounts/blobServices/read": (
-        "configure", "Allow V7's origins in the Blob service's CORS rules", r"/blobServices/default$"),
+    # the preflight reads the CORS rules too, to skip v7_blob_cors where they are right already
+    "Microsoft.Storage/storageAccounts/blobServices/read": _INFO,
     "Microsoft.Storage/storageAccounts/blobServices/write": _PREFLIGHT,
     "Microsoft.Storage/storageAccounts/blobServices/containers/read": _INFO,
     "Microsoft.Storage/storageAccounts/blobServices/containers/write": _PREFLIGHT,

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
     OPERATOR_ACTIONS, ReadinessInputError, account_name_problem, action_matches, container_name_problem, evaluate,
-    not_covered, not_found, operator_flags, parse_v7_ip, permitted, rule_networks, validate_inputs)
+    not_covered, not_found, operator_flags, parse_v7_ip, permitted, rights_needed, rule_networks, validate_inputs)
 
 V7 = "https://darwin.v7labs.com"
 ROLE_WRITE = "Microsoft.Authorization/roleAssignments/write"
@@ -282,6 +282,16 @@ CASES = {
         problems=[f"the operator lacks {OPERATOR_ACTIONS[flag]} here" for flag in ("can_assign_roles", "can_write_cors",
                                                                                    "can_read")],
         warnings=[f"the operator lacks {CONTAINER_WRITE} here"]),
+    # operator_rights: needed
+    "needed: a Reader on an account that needs nothing": dict(
+        acct=account(), perms=[READER], needed=set(), problems=[]),
+    "needed: a Reader where only CORS must change": dict(
+        acct=account(), perms=[READER], needed={"can_write_cors"},
+        problems=[lacks("can_write_cors", "Owner, Contributor or Storage Account Contributor")]),
+    "needed: a Contributor where a container is missing but roles are fine": dict(
+        acct=account(), perms=[CONTRIBUTOR], containers={"photos": False}, needed={"can_create_containers"},
+        problems=["container photos does not exist"]),
+    "needed: not read at all": dict(acct=account(), perms=None, needed=set(), problems=[]),
 }
 
 
@@ -290,7 +300,7 @@ def test_evaluate(name):
     case = CASES[name]
     networks = [parse_v7_ip(ip) for ip in case.get("ips", [])]
     result = evaluate(case["acct"], case.get("containers", {}), case.get("perms", [OWNER]), networks,
-                      case.get("origins", [V7]))
+                      case.get("origins", [V7]), needed=case.get("needed"))
     expected = case["problems"]
     # every expected problem is the start of, or a part of, one actual problem, in order, and nothing more
     assert len(result["problems"]) == len(expected), result["problems"]
@@ -301,6 +311,23 @@ def test_evaluate(name):
         assert any(wanted in w for w in result["warnings"]), result["warnings"]
     if not case.get("warnings"):
         assert result["warnings"] == []
+
+
+def test_rights_not_read_are_null():
+    assert evaluate(account(), {}, None, [], [V7], needed=set())["operator"] == dict.fromkeys(OPERATOR_ACTIONS)
+
+
+@pytest.mark.parametrize("missing, roles, cors, needed", [
+    ([], False, False, set()),
+    ([], False, None, set()),
+    (["photos"], False, False, {"can_create_containers"}),
+    ([], True, False, {"can_assign_roles"}),
+    ([], None, False, {"can_assign_roles"}),  # V7's roles not read: its principal may not exist yet
+    ([], False, True, {"can_write_cors"}),
+    (["photos"], True, True, {"can_create_containers", "can_assign_roles", "can_write_cors"}),
+])
+def test_rights_needed(missing, roles, cors, needed):
+    assert rights_needed(missing, roles, cors) == needed
 
 
 @pytest.mark.parametrize("acct, ips, firewall", [

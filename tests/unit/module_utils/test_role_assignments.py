@@ -241,21 +241,6 @@ def test_assignment_name_is_a_stable_uuid5():
 
 
 @pytest.mark.parametrize(
-    "names, bad",
-    [
-        (["photos", "abc", "a" * 63, "my-data-1", "0day"], []),
-        (["ab", "a" * 64], ["ab", "a" * 64]),
-        (["Photos", "my_data", "-data", "data-", "my--data", "da ta", "dåta", ""],
-         ["Photos", "my_data", "-data", "data-", "my--data", "da ta", "dåta", ""]),
-        (["good", "$root", "ok1", "photos\n"], ["$root", "photos\n"]),
-        ([None, 123], [None, 123]),
-    ],
-)
-def test_validate_container_names(names, bad):
-    assert ra.validate_container_names(names) == bad
-
-
-@pytest.mark.parametrize(
     "assignment, text",
     [
         (existing("photos", READER), "Storage Blob Data Reader @ container photos"),
@@ -289,22 +274,6 @@ def test_diff_text_is_sorted_lines():
 )
 def test_role_guid(definition_id, guid):
     assert ra.role_guid(definition_id) == guid
-
-
-@pytest.mark.parametrize(
-    "value, ok",
-    [
-        (PRINCIPAL, True),
-        (PRINCIPAL.upper(), True),
-        (PRINCIPAL.replace("-", ""), False),
-        ("{" + PRINCIPAL + "}", False),
-        ("darwin-storage", False),
-        ("", False),
-        (PRINCIPAL + "\n", False),
-    ],
-)
-def test_is_guid(value, ok):
-    assert ra.is_guid(value) is ok
 
 
 @pytest.mark.parametrize(

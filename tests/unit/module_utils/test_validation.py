@@ -30,6 +30,9 @@ def test_account_name_problem_names_the_option_it_is_given():
     ("abc", True), ("v7-data-2024", True), ("a" * 63, True),
     ("ab", False), ("a" * 64, False), ("Images", False), ("-images", False), ("images-", False),
     ("im--ages", False), ("im_ages", False), ("$web", False), ("", False),
+    ("my-data-1", True), ("0day", True), ("da ta", False), ("dåta", False), ("$root", False),
+    # a trailing newline once slipped through a `$` anchor
+    ("photos\n", False), ("\nphotos", False),
 ])
 def test_container_names(name, ok):
     assert (v.container_name_problem(name, "containers") is None) is ok
@@ -47,12 +50,24 @@ def test_resource_group_names(name, ok):
 
 
 @pytest.mark.parametrize("value, ok", [
-    (GUID, True), (GUID.upper(), True), (f" {GUID} ", True),
+    (GUID, True), (GUID.upper(), True), (f" {GUID} ", False), (GUID + "\n", False),
     ("not-a-guid", False), (GUID[:-1], False), (GUID + "0", False), (GUID.replace("-", ""), False),
     (f"{{{GUID}}}", False), ("", False), (None, False), (42, False),
 ])
 def test_is_guid(value, ok):
     assert v.is_guid(value) is ok
+
+
+@pytest.mark.parametrize("value, option, start", [
+    ("95E63529-38CC-435C-B247-32A1D62F321D", "principal_id", "principal_id: 95E63529-38CC-435C-B247-32A1D62F321D is "
+                                                             "V7's application (client) id"),
+    ("darwin-storage", "v7_principal_id", "v7_principal_id: 'darwin-storage' is not a GUID; v7_principal_id must"),
+    (GUID + "\n", "principal_id", "principal_id: '11111111-1111-4111-8111-111111111111\\n' is not a GUID"),
+    (None, "principal_id", "principal_id: None is not a GUID"),
+])
+def test_principal_id_problem(value, option, start):
+    assert v.principal_id_problem(value, option).startswith(start)
+    assert v.principal_id_problem(GUID, option) is None
 
 
 @pytest.mark.parametrize("origin, allow_star, ok", [
