@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tests.bench.azcollection.proxy import BlobEndpointProxy
 from tests.emulator import EmulatorProcess
 from tests.scale import run as scale_run
 from tests.scale.world import (
@@ -44,16 +45,31 @@ AZC_PYTHON = os.path.join(AZC_VENV, "bin", "python")
 # ansible 14 (azure.azcollection 3.21, the first release whose custom-cloud support works) needs 3.12
 AZC_BASE_PYTHONS = ("python3.13", "python3.12")
 AZC_PLAYBOOK = os.path.join(AZC_DIR, "configure.playbook")
-REQUEST_KINDS = ("token", "graph_read", "graph_write", "arm_read", "arm_write")
+# the sizes azure.azcollection runs at by default: its module runs cost about 21 CPU s per account
+# and run, so on 2 cores a run at N=500 takes about 1.5 hours
+AZC_SIZES = (10, 50, 200)
+REQUEST_KINDS = ("token", "graph_read", "graph_write", "arm_read", "arm_write", "blob")
+# ARM actions that are POSTs but change nothing: StorageAccounts_ListKeys (azure.azcollection's
+# modules call it for the key they read the Blob data plane with)
+READ_ACTIONS = ("/listkeys",)
 
 
 # ------------------------------------------------------------------------------ what was asked
+def is_write(entry: dict) -> bool:
+    """Whether a logged request changed something: the emulator's flag (PUT, POST, PATCH, DELETE on
+    ARM or Graph), less the POST actions that only read."""
+    return bool(entry["write"]) and not entry["path"].lower().rstrip("/").endswith(READ_ACTIONS)
+
+
 def request_kind(entry: dict) -> str | None:
-    """token, graph_read, graph_write, arm_read, arm_write; None for metadata and the rest."""
+    """token, graph_read, graph_write, arm_read, arm_write, blob (the Blob data plane); None for
+    metadata and the rest."""
     if entry["kind"] == "entra":
         return "token" if entry["path"].endswith("/token") else None
     if entry["kind"] in ("graph", "arm"):
-        return f"{entry['kind']}_{'write' if entry['write'] else 'read'}"
+        return f"{entry['kind']}_{'write' if is_write(entry) else 'read'}"
+    if entry["kind"] == "blob":
+        return "blob"
     return None
 
 
@@ -104,7 +120,7 @@ def reads_by_endpoint(log: list[dict]) -> dict[str, int]:
 
 
 def writes_of(log: list[dict]) -> list[dict]:
-    return [e for e in log if e["write"]]
+    return [e for e in log if is_write(e)]
 
 
 def classify_write(entry: dict) -> str:
@@ -321,9 +337,8 @@ def _base_python() -> str | None:
 
 def azcollection_world(world: World) -> tuple[World, dict[str, str]]:
     """The same world, with what azure.azcollection cannot do here done beforehand: V7's service
-    principal in each tenant (its Graph client cannot be pointed at the emulator) and the prefix's
-    container (it creates containers only through the Blob data plane). Returns the world and the
-    principal's object id per tenant."""
+    principal in each tenant (its Graph client cannot be pointed at the emulator). Returns the
+    world and the principal's object id per tenant."""
     import copy
 
     state = copy.deepcopy(world.state)
@@ -332,26 +347,18 @@ def azcollection_world(world: World) -> tuple[World, dict[str, str]]:
         object_id = f"5ca1e0b7-{t:04x}-4000-8000-00000000b7b7"
         tenant["service_principals"] = [{"app_id": V7_APP_ID, "object_id": object_id}]
         principals[tenant["id"]] = object_id
-    prefixes = {a["name"]: a["prefix"].split("/")[0] for a in world.accounts}
-    for tenant in state["tenants"]:
-        for sub in tenant["subscriptions"]:
-            for group in sub["resource_groups"]:
-                for acct in group["storage_accounts"]:
-                    wanted = prefixes.get(acct["name"])
-                    if wanted and wanted not in acct["containers"]:
-                        acct["containers"] = [*acct["containers"], wanted]
-    accounts = [dict(a, existing_containers=sorted({*a["existing_containers"], prefixes[a["name"]]})) for a in world.accounts]
-    return World(state=state, accounts=accounts, tenants=world.tenants, operators=world.operators), principals
+    return World(state=state, accounts=world.accounts, tenants=world.tenants, operators=world.operators), principals
 
 
 def azcollection_vars(world: World, principals: dict[str, str], path: str) -> str:
-    """Extra vars for the azcollection playbook: each account's role assignments and V7's CORS
-    rule, computed the way the configure role does, so both do the same job."""
+    """Extra vars for the azcollection playbook: each account's role assignments and prefix
+    container, computed the way the configure role does, so both do the same job."""
     accounts = {}
     for account in world.accounts:
         assignments = sorted(wanted_assignments(account), key=lambda pair: (pair[1], pair[0]))
         accounts[account["name"]] = {
             "roles": [{"role": role, "scope": _exact_case_scope(account, scope)} for role, scope in assignments],
+            "container": account["prefix"].split("/")[0],
         }
     doc = {"v7_principal_ids": principals, "v7_accounts": accounts, "v7_app_id": V7_APP_ID}
     with open(path, "w", encoding="utf-8") as handle:
@@ -367,17 +374,19 @@ def _exact_case_scope(account: dict, lower_scope: str) -> str:
     return container_scope(account, container)
 
 
-def azcollection_env(emulator: EmulatorProcess, workdir: str) -> dict:
+def azcollection_env(emulator: EmulatorProcess, workdir: str, proxy_env: dict[str, str]) -> dict:
     """azure.azcollection finds a custom cloud the way azure-cli does: ARM_CLOUD_METADATA_URL
     loads the clouds from the metadata endpoint, and cloud_environment (AZURE_CLOUD_ENVIRONMENT)
     names the cloud by its resource manager URL. AZURE_CONFIG_DIR keeps azure-cli's cache of the
-    endpoints in the run's folder (a cache from another port would be used as it is)."""
+    endpoints in the run's folder (a cache from another port would be used as it is). The proxy's
+    settings (HTTPS_PROXY, NO_PROXY, the CA bundle) bring the Blob endpoints to the emulator."""
     env = scale_run.playbook_env(emulator.env(), workdir)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(workdir, "no-collections")  # the venv's own only
     env["PATH"] = os.path.join(AZC_VENV, "bin") + os.pathsep + env["PATH"]
     env["ARM_CLOUD_METADATA_URL"] = emulator.metadata_url
     env["AZURE_CLOUD_ENVIRONMENT"] = emulator.url
     env["AZURE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="azure-config-", dir=workdir)
+    env.update(proxy_env)
     return env
 
 
@@ -429,8 +438,9 @@ def target_checks(world: World, first: dict, noop: dict, needed: dict[str, int])
 
 def bench_size(accounts: int, *, tenants: int = 2, latency_ms: int = 50, forks: int = 20,
                azcollection: bool = False, workdir: str | None = None, timeout: float = 3600,
-               log=print) -> dict:
-    """One size: configure (first run, no-op run), then azure.azcollection's job (first, again)."""
+               log=print, azcollection_again: bool = True) -> dict:
+    """One size: configure (first run, no-op run), then azure.azcollection's job (first, and again
+    unless azcollection_again is false)."""
     workdir = workdir or tempfile.mkdtemp(prefix=f"v7-bench-{accounts}-")
     world = build_world(accounts, tenants)
     latency_s = latency_ms / 1000
@@ -457,36 +467,43 @@ def bench_size(accounts: int, *, tenants: int = 2, latency_ms: int = 50, forks: 
         if first.failed_hosts or noop.failed_hosts:
             result["configure_tail"] = {"first": first.tail, "noop": noop.tail}
         if azcollection:
-            result["azcollection"] = _bench_azcollection(emulator, world, forks, latency_s, workdir, timeout, log)
+            result["azcollection"] = _bench_azcollection(emulator, world, forks, latency_s, workdir, timeout, log,
+                                                         again=azcollection_again)
     return result
 
 
 def _bench_azcollection(emulator: EmulatorProcess, world: World, forks: int, latency_s: float,
-                        workdir: str, timeout: float, log) -> dict:
+                        workdir: str, timeout: float, log, again: bool = True) -> dict:
     ensure_azcollection_venv(log)
     azc_world, principals = azcollection_world(world)
     emulator.load_state(azc_world.state)
     emulator.faults(latency_ms=int(latency_s * 1000))
     inventory = write_inventory(azc_world, os.path.join(workdir, "azc-inventory"))
     vars_file = azcollection_vars(azc_world, principals, os.path.join(workdir, "azc-vars.json"))
-    env = azcollection_env(emulator, workdir)
     needed = needed_writes(azc_world)
     n, t = len(world.accounts), len(world.tenants)
-    log(f"N={n}: azure.azcollection, first run")
-    first = run_measured("azure.azcollection", emulator, azc_world, azcollection_command(inventory, forks, vars_file),
-                         env, os.path.join(workdir, "azc-first"), timeout)
-    log(f"N={n}: azure.azcollection, run again ({first.seconds} s before)")
-    again = run_measured("azure.azcollection (again)", emulator, azc_world,
-                         azcollection_command(inventory, forks, vars_file), env, os.path.join(workdir, "azc-again"), timeout)
-    rows = [
-        _row(first, azc_world, lower_bound_seconds(n, t, sum(needed.values()), latency_s, forks)),
-        _row(again, azc_world, lower_bound_seconds(n, t, 0, latency_s, forks)),
-    ]
+    command = azcollection_command(inventory, forks, vars_file)
+    with BlobEndpointProxy(emulator.url, emulator.ca_bundle, os.path.join(workdir, "azc-proxy")) as proxy:
+        env = azcollection_env(emulator, workdir, proxy.env())
+        log(f"N={n}: azure.azcollection, first run")
+        first = run_measured("azure.azcollection", emulator, azc_world, command, env,
+                             os.path.join(workdir, "azc-first"), timeout)
+        runs = [first]
+        if again:
+            log(f"N={n}: azure.azcollection, run again ({first.seconds} s before)")
+            runs.append(run_measured("azure.azcollection (again)", emulator, azc_world, command, env,
+                                     os.path.join(workdir, "azc-again"), timeout))
+        tunnels = {"tunnels": proxy.tunnels, "refused": proxy.refused}
+    rows = [_row(first, azc_world, lower_bound_seconds(n, t, sum(needed.values()), latency_s, forks))]
+    rows += [_row(run, azc_world, lower_bound_seconds(n, t, 0, latency_s, forks)) for run in runs[1:]]
+    failed = [run for run in runs if run.failed_hosts or run.returncode not in (0, 2)]
     return {
         "runs": rows,
-        "failure": first.extra["first_failure"] if first.failed_hosts else None,
+        "needed_writes": needed,
+        "failure": f"{failed[0].label}: {failed[0].extra['first_failure']}" if failed else None,
         "cannot_do": AZC_CANNOT_DO,
-        "tails": {"first": first.tail, "again": again.tail} if first.failed_hosts or again.failed_hosts else {},
+        "blob_endpoint_proxy": tunnels,
+        "tails": {run.label: run.tail for run in failed},
     }
 
 
@@ -499,14 +516,9 @@ def first_failure(stdout: str) -> str | None:
 
 
 AZC_CANNOT_DO = [
-    "sign in to the emulator: it asks for a token for '<resource manager URL>/.default' (hard-coded), which "
-    "is not one of the cloud's ARM audiences here (in public Azure the two happen to coincide); Entra "
-    "answers AADSTS500011 (see docs/benchmark.md)",
     "V7's service principal (azure_rm_adserviceprincipal): its msgraph client always calls "
     "graph.microsoft.com (only the China, US Gov and German clouds are mapped), so it cannot be "
     "pointed at the emulator; the principal is created beforehand and not timed",
-    "the prefix's container: azure.azcollection creates containers only through the Blob data plane "
-    "(azure_rm_storageblob), which the emulator does not serve; created beforehand and not timed",
 ]
 
 
@@ -526,6 +538,7 @@ COLUMNS = [
     ("Graph W/tenant", lambda s, r: r["requests_per_tenant"]["graph_write"]),
     ("ARM R/acct", lambda s, r: r["requests_per_account"]["arm_read"]),
     ("ARM W/acct", lambda s, r: r["requests_per_account"]["arm_write"]),
+    ("Blob R/acct", lambda s, r: r["requests_per_account"]["blob"]),
     ("bound s", lambda s, r: r["lower_bound_seconds"]),
     ("actual/bound", lambda s, r: r["ratio_to_bound"]),
     ("failed", lambda s, r: len(r["failed_hosts"])),
@@ -567,8 +580,13 @@ def markdown(results: dict) -> str:
         if azc and azc.get("failure"):
             lines.append(f"N={size['accounts']}: azure.azcollection failed: {azc['failure']}")
         if azc:
+            lines.append(f"N={size['accounts']}: azure.azcollection, first run, writes by purpose: "
+                         f"{azc['runs'][0]['writes_by_purpose']} (needed {azc['needed_writes']})")
             for note in azc["cannot_do"]:
                 lines.append(f"N={size['accounts']}: azure.azcollection cannot do: {note}")
+        if size.get("azcollection_not_run"):
+            lines.append(f"N={size['accounts']}: azure.azcollection not run at this size "
+                         f"(--azcollection-sizes {size['azcollection_not_run']})")
     return "\n".join(lines) + "\n"
 
 
@@ -581,12 +599,23 @@ def growth_ratio(sizes: list[dict]) -> float | None:
     return round(large["runs"][0]["seconds_per_account"] / small["runs"][0]["seconds_per_account"], 2)
 
 
+def azcollection_runs_at(accounts: int, sizes: list[int] | tuple[int, ...]) -> bool:
+    """Whether azure.azcollection runs at a size: one of `sizes`, or smaller than all of them (a
+    quick size, such as a trial at N=4); never when `sizes` is empty."""
+    return bool(sizes) and (accounts in sizes or accounts < min(sizes))
+
+
 def run_bench(sizes: list[int], *, tenants: int = 2, latency_ms: int = 50, forks: int = 20,
-              azcollection: bool = False, out: str = "build/bench", log=print) -> dict:
+              azcollection: bool = False, azcollection_sizes: list[int] | tuple[int, ...] = AZC_SIZES,
+              out: str = "build/bench", log=print, azcollection_again: bool = True) -> dict:
     started = time.monotonic()
     results = {"sizes": [], "python": sys.version.split()[0], "cpus": os.cpu_count()}
     for n in sizes:
-        size = bench_size(n, tenants=tenants, latency_ms=latency_ms, forks=forks, azcollection=azcollection, log=log)
+        with_azc = azcollection and azcollection_runs_at(n, azcollection_sizes)
+        size = bench_size(n, tenants=tenants, latency_ms=latency_ms, forks=forks, azcollection=with_azc, log=log,
+                          azcollection_again=azcollection_again)
+        if azcollection and not with_azc:
+            size["azcollection_not_run"] = ",".join(map(str, azcollection_sizes)) or "(none)"
         add_ratios(size)
         results["sizes"].append(size)
     results["growth"] = growth_ratio(results["sizes"])
@@ -606,4 +635,4 @@ def write_reports(results: dict, out: str) -> tuple[str, str]:
 
 
 __all__ = ["run_bench", "bench_size", "markdown", "write_reports", "needed_writes", "count_requests",
-           "lower_bound_seconds"]
+           "lower_bound_seconds", "azcollection_runs_at"]

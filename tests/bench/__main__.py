@@ -1,5 +1,7 @@
 """python -m tests.bench [--accounts 10,50,200,500] [--tenants 2] [--latency-ms 50] [--forks 20]
-                        [--azcollection/--no-azcollection] [--out build/bench]
+                        [--azcollection/--no-azcollection] [--azcollection-sizes 10,50,200]
+                        [--azcollection-again/--no-azcollection-again]
+                        [--out build/bench]
 
 Runs configure.yml twice (first run, no-op run) over a generated world of N storage accounts in
 the Azure emulator for each N, optionally azure.azcollection's job side by side, writes
@@ -10,7 +12,7 @@ import argparse
 import sys
 import time
 
-from tests.bench import markdown, run_bench
+from tests.bench import AZC_SIZES, markdown, run_bench
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,16 +24,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--forks", type=int, default=20)
     parser.add_argument("--azcollection", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the job with azure.azcollection (its venv is created when missing)")
+    parser.add_argument("--azcollection-sizes", default=",".join(map(str, AZC_SIZES)),
+                        help="comma-separated sizes N at which azure.azcollection runs too (and any N smaller "
+                             "than all of them); its runs cost about 21 CPU s per account")
+    parser.add_argument("--azcollection-again", action=argparse.BooleanOptionalAction, default=True,
+                        help="run azure.azcollection's job a second time, as configure's no-op run")
     parser.add_argument("--out", default="build/bench")
     return parser.parse_args(argv)
 
 
+def sizes_of(text: str) -> list[int]:
+    """'10, 50,200' -> [10, 50, 200]; empty items are ignored."""
+    return [int(n) for n in text.split(",") if n.strip()]
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sizes = [int(n) for n in args.accounts.split(",") if n.strip()]
+    sizes = sizes_of(args.accounts)
     started = time.monotonic()
     results = run_bench(sizes, tenants=args.tenants, latency_ms=args.latency_ms, forks=args.forks,
-                        azcollection=args.azcollection, out=args.out,
+                        azcollection=args.azcollection, azcollection_sizes=sizes_of(args.azcollection_sizes),
+                        out=args.out, azcollection_again=args.azcollection_again,
                         log=lambda msg: print(f"[{time.monotonic() - started:7.1f}s] {msg}", file=sys.stderr, flush=True))
     print(markdown(results))
     print(f"{args.out}/bench.json, {args.out}/bench.md ({results['bench_seconds']} s)")

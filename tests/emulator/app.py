@@ -2,20 +2,33 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import hashlib
+import hmac
+import ipaddress
 import json
+import re
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 from . import arm, entra, graph, responses
 from .faults import Faults
 from .state import State
+from .storage import _account_key as account_key
 
 CONTROL_PREFIX = "/_emulator"
 METADATA_PATH = "/metadata/endpoints"
 GRAPH_PREFIX = "/graph/"
+# the accounts' Blob endpoints (storage.py, and the cloud metadata's storage suffix); a client
+# reaches them here only through a proxy that forwards them to the emulator (tests/bench does)
+BLOB_HOST = re.compile(r"^(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net(?::443)?$")
 
 
 @dataclass
@@ -38,13 +51,22 @@ class Emulator:
     # the audiences tokens are issued for and each service accepts
     @property
     def arm_audiences(self) -> list[str]:
-        return ["https://management.core.windows.net/", "https://management.azure.com/"]
+        # In public Azure the resource manager URL (https://management.azure.com/) is itself an ARM
+        # audience, so clients that derive the scope from it (`<resource manager>/.default`, as
+        # azure.azcollection does) get a token ARM accepts; the emulator's resource manager URL is
+        # its base URL. Entra matches the requested resource with or without the trailing slash.
+        audiences = ["https://management.core.windows.net/", "https://management.azure.com/"]
+        if self.base_url:
+            audiences.append(self.base_url + "/")
+        return audiences
 
     @property
     def graph_audience(self) -> str:
         return f"{self.base_url}{GRAPH_PREFIX}"
 
-    def kind_of(self, path: str) -> str:
+    def kind_of(self, path: str, host: str = "") -> str:
+        if blob_account_of(host):
+            return "blob"
         if path.startswith(CONTROL_PREFIX):
             return "control"
         if path.startswith(METADATA_PATH):
@@ -79,7 +101,7 @@ def _drop(request: web.Request) -> web.Response:
 @web.middleware
 async def service_middleware(request: web.Request, handler):
     emu: Emulator = request.app["emulator"]
-    kind = emu.kind_of(request.path)
+    kind = emu.kind_of(request.path, request.host)
     if kind == "control":
         return await handler(request)
     started = time.monotonic()
@@ -151,6 +173,206 @@ def _server_error(request, kind, status) -> web.Response:
     return responses.arm_error(status, code, "The server encountered an internal error. Please retry the request.")
 
 
+# ------------------------------------------------------------------ Blob data plane
+# Only Get Blob Service Properties (GET /?restype=service&comp=properties), the one data-plane call
+# that azure.azcollection's azure_rm_storageaccount(_info) make on every run (they read the static
+# website settings with a key from listKeys). Shapes from Microsoft's REST reference and recorded
+# replies (azure-sdk-for-js nock recordings, x-ms-version 2019-12-12): XML body, Server
+# Windows-Azure-Blob/1.0, errors as <Error><Code/><Message/></Error> plus x-ms-error-code.
+BLOB_SERVER = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
+SHARED_KEY_HEADERS = (
+    "content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
+    "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range",
+)
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+
+def blob_account_of(host: str) -> str | None:
+    """The storage account a request's Host header names on the Blob endpoint, else None."""
+    match = BLOB_HOST.match((host or "").lower())
+    return match["account"] if match else None
+
+
+def shared_key_string_to_sign(method: str, headers: dict[str, str], account: str, path: str,
+                              query: list[tuple[str, str]]) -> str:
+    """Shared Key's string-to-sign for the Blob service (version 2009-09-19 and later): the verb,
+    eleven standard headers (Content-Length empty when 0), the x-ms- headers sorted, then
+    /account/path and the query parameters by lowercase name, values decoded and comma-joined."""
+    lower = {name.lower(): value for name, value in headers.items()}
+    if lower.get("content-length") == "0":
+        lower["content-length"] = ""
+    parts = [method.upper()] + [lower.get(name, "") for name in SHARED_KEY_HEADERS]
+    canonical_headers = "".join(
+        f"{name}:{' '.join(value.split())}\n" for name, value in sorted(lower.items()) if name.startswith("x-ms-")
+    )
+    grouped: dict[str, list[str]] = {}
+    for name, value in query:
+        grouped.setdefault(name.lower(), []).append(value)
+    canonical_query = "".join(f"\n{name}:{','.join(sorted(values))}" for name, values in sorted(grouped.items()))
+    return "\n".join(parts) + "\n" + canonical_headers + f"/{account}{path or '/'}" + canonical_query
+
+
+def shared_key_signature(key: str, string_to_sign: str) -> str:
+    digest = hmac.new(base64.b64decode(key), string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _blob_error(request: web.Request, status: int, code: str, message: str, detail: str | None = None) -> web.Response:
+    request_id = str(uuid.uuid4())
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    body = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{escape(message)}\n"
+            f"RequestId:{request_id}\nTime:{stamp}</Message>")
+    if detail:
+        body += f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>"
+    body += "</Error>"
+    headers = {**_blob_headers(request, request_id), "x-ms-error-code": code}
+    return web.Response(status=status, body=body.encode("utf-8"), headers=headers)
+
+
+def _blob_headers(request: web.Request, request_id: str) -> dict:
+    headers = {
+        "Content-Type": "application/xml",
+        "Server": BLOB_SERVER,
+        "x-ms-request-id": request_id,
+        "Date": format_datetime(datetime.now(timezone.utc), usegmt=True),
+    }
+    for name in ("x-ms-version", "x-ms-client-request-id"):
+        if name in request.headers:
+            headers[name] = request.headers[name]
+    return headers
+
+
+def _find_account(emu: Emulator, name: str) -> dict | None:
+    for sub in emu.state.subscriptions.values():
+        for group in sub["resource_groups"].values():
+            acct = group["accounts"].get(name)
+            if acct is not None:
+                return acct
+    return None
+
+
+def network_allows(acct: dict, remote: str | None) -> bool:
+    """Whether the account's public endpoint lets a caller at `remote` in (its firewall's IP rules;
+    virtual network rules and trusted-service bypasses never match a caller on the internet)."""
+    if acct["public_network_access"] == "Disabled":
+        return False
+    acls = acct["network_acls"]
+    if acls.get("defaultAction", "Allow") != "Deny":
+        return True
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(rule["value"], strict=False)
+        for rule in acls.get("ipRules") or []
+        if rule.get("action", "Allow") == "Allow"
+    )
+
+
+def _authentication_failed(request: web.Request, detail: str) -> web.Response:
+    return _blob_error(
+        request, 403, "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
+        "correctly including the signature.",
+        detail,
+    )
+
+
+def _check_shared_key(request: web.Request, acct: dict) -> web.Response | None:
+    """None when the request carries a valid Shared Key signature by one of the account's keys."""
+    scheme, credential = (request.headers.get("Authorization", "").split(" ", 1) + [""])[:2]
+    if not scheme:
+        return _blob_error(
+            request, 401, "NoAuthenticationInformation",
+            "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+        )
+    if scheme != "SharedKey":
+        return _authentication_failed(request, "The emulator's Blob endpoint verifies Shared Key signatures only.")
+    if not acct["allow_shared_key_access"]:
+        return _blob_error(request, 403, "KeyBasedAuthenticationNotPermitted",
+                           "Key based authentication is not permitted on this storage account.")
+    name, signature = (credential.split(":", 1) + [""])[:2]
+    if name != acct["name"]:
+        return _authentication_failed(request, f"Issuer '{name}' does not match the account of the request.")
+    stamp = request.headers.get("x-ms-date") or request.headers.get("Date")
+    try:
+        sent = parsedate_to_datetime(stamp or "")
+    except (TypeError, ValueError):
+        return _authentication_failed(request, "Request date header not specified.")
+    if abs(datetime.now(timezone.utc) - sent) > MAX_CLOCK_SKEW:
+        return _authentication_failed(request, f"Request date header too old: '{stamp}'.")
+    string_to_sign = shared_key_string_to_sign(
+        request.method, dict(request.headers), acct["name"], request.path, list(request.query.items())
+    )
+    expected = [shared_key_signature(account_key(acct, key), string_to_sign) for key in ("key1", "key2")]
+    if not any(hmac.compare_digest(signature, candidate) for candidate in expected):
+        shown = string_to_sign.replace("\n", "\\n")
+        return _authentication_failed(
+            request,
+            f"The MAC signature found in the HTTP request '{signature}' is not the same as any computed signature. "
+            f"Server used following string to sign: '{shown}'.",
+        )
+    return None
+
+
+def blob_service_properties_xml(blob: dict) -> str:
+    """Get Blob Service Properties' body for the account's Blob service as ARM stores it: CORS and
+    delete retention are the same settings on both planes; logging and metrics are off and the
+    static website disabled (the emulator keeps neither)."""
+    off = "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>"
+    rules = "".join(
+        "<CorsRule>"
+        f"<AllowedMethods>{escape(','.join(rule.get('allowedMethods') or []))}</AllowedMethods>"
+        f"<AllowedOrigins>{escape(','.join(rule.get('allowedOrigins') or []))}</AllowedOrigins>"
+        f"<AllowedHeaders>{escape(','.join(rule.get('allowedHeaders') or []))}</AllowedHeaders>"
+        f"<ExposedHeaders>{escape(','.join(rule.get('exposedHeaders') or []))}</ExposedHeaders>"
+        f"<MaxAgeInSeconds>{int(rule.get('maxAgeInSeconds') or 0)}</MaxAgeInSeconds>"
+        "</CorsRule>"
+        for rule in (blob.get("cors") or {}).get("corsRules") or []
+    )
+    retention = blob.get("deleteRetentionPolicy") or {}
+    deletion = "<Enabled>false</Enabled>"
+    if retention.get("enabled"):
+        deletion = f"<Enabled>true</Enabled><Days>{int(retention['days'])}</Days>"
+    return (
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><StorageServiceProperties>"
+        f"<Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete>{off}</Logging>"
+        f"<HourMetrics><Version>1.0</Version><Enabled>false</Enabled>{off}</HourMetrics>"
+        f"<MinuteMetrics><Version>1.0</Version><Enabled>false</Enabled>{off}</MinuteMetrics>"
+        + (f"<Cors>{rules}</Cors>" if rules else "<Cors />")
+        + f"<DeleteRetentionPolicy>{deletion}</DeleteRetentionPolicy>"
+        "<StaticWebsite><Enabled>false</Enabled></StaticWebsite>"
+        "</StorageServiceProperties>"
+    )
+
+
+async def blob_dispatch(request: web.Request) -> web.Response:
+    emu: Emulator = request.app["emulator"]
+    acct = _find_account(emu, blob_account_of(request.host) or "")
+    if acct is None or not acct["blob"]:
+        # in Azure the host name would not resolve
+        return _blob_error(request, 404, "ResourceNotFound", "The specified resource does not exist.")
+    if not network_allows(acct, request.remote):
+        return _blob_error(request, 403, "AuthorizationFailure", "This request is not authorized to perform this operation.")
+    denied = _check_shared_key(request, acct)
+    if denied is not None:
+        return denied
+    query = {name.lower(): value for name, value in request.query.items()}
+    if not (request.method == "GET" and request.path == "/" and query.get("restype") == "service"
+            and query.get("comp") == "properties"):
+        return _blob_error(request, 501, "NotImplemented",
+                           "The emulator's Blob endpoint serves Get Blob Service Properties only.")
+    headers = _blob_headers(request, str(uuid.uuid4()))
+    return web.Response(status=200, body=blob_service_properties_xml(acct["blob"]).encode("utf-8"), headers=headers)
+
+
+async def dispatch(request: web.Request) -> web.Response:
+    if blob_account_of(request.host):
+        return await blob_dispatch(request)
+    return await arm.dispatch(request)
+
+
 # ------------------------------------------------------------------ control API
 async def control_state(request: web.Request) -> web.Response:
     emu: Emulator = request.app["emulator"]
@@ -212,5 +434,5 @@ def build_app(emulator: Emulator) -> web.Application:
     app.router.add_get(METADATA_PATH, arm.metadata_endpoints)
     entra.add_routes(app)
     app.router.add_route("*", GRAPH_PREFIX + "{tail:.*}", graph.dispatch)
-    app.router.add_route("*", "/{tail:.*}", arm.dispatch)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
