@@ -600,9 +600,9 @@ def growth_ratio(sizes: list[dict]) -> float | None:
 
 
 def azcollection_runs_at(accounts: int, sizes: list[int] | tuple[int, ...]) -> bool:
-    """Whether azure.azcollection runs at a size: one of `sizes`, or smaller than all of them (a
-    quick size, such as a trial at N=4); never when `sizes` is empty."""
-    return bool(sizes) and (accounts in sizes or accounts < min(sizes))
+    """Whether azure.azcollection runs at a size: only the sizes asked for (a trial at N=4 says
+    --azcollection-sizes 4)."""
+    return accounts in sizes
 
 
 def run_bench(sizes: list[int], *, tenants: int = 2, latency_ms: int = 50, forks: int = 20,

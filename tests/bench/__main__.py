@@ -25,8 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--azcollection", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the job with azure.azcollection (its venv is created when missing)")
     parser.add_argument("--azcollection-sizes", default=",".join(map(str, AZC_SIZES)),
-                        help="comma-separated sizes N at which azure.azcollection runs too (and any N smaller "
-                             "than all of them); its runs cost about 21 CPU s per account")
+                        help="comma-separated sizes N at which azure.azcollection runs too; its runs cost about "
+                             "21 CPU s per account")
     parser.add_argument("--azcollection-again", action=argparse.BooleanOptionalAction, default=True,
                         help="run azure.azcollection's job a second time, as configure's no-op run")
     parser.add_argument("--out", default="build/bench")

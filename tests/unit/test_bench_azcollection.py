@@ -36,10 +36,11 @@ from tests.scale.world import V7_APP_ID, build_world
         (200, (10, 50, 200), True),
         (500, (10, 50, 200), False),
         (20, (10, 50, 200), False),
-        (4, (10, 50, 200), True),
+        (4, (10, 50, 200), False),
+        (4, (4,), True),
         (4, (), False),
         (500, (500,), True),
-        (9, (500,), True),
+        (50, (200,), False),
     ],
 )
 def test_azcollection_runs_at(accounts, sizes, runs):
