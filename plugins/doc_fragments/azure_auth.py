@@ -111,9 +111,17 @@ options:
     description:
       - Read timeout in seconds of each request. Defaults to the Azure SDK's (300 seconds).
     type: int
+  option_names:
+    description:
+      - How the module's failure and warning messages name its options, for a role or playbook
+        whose users set other variables; for example C({storage_account: v7_storage_account}).
+        Each key is replaced wherever it stands as a whole word; a longer key wins over a shorter one.
+      - Options not listed keep their own names.
+    type: dict
+    default: {}
 requirements:
   - python >= 3.10
-  - azure-identity >= 1.15.0
+  - azure-identity >= 1.15.0 (with azure-core)
 notes:
   - "AWX / Automation Controller: a C(Microsoft Azure Resource Manager) credential sets
     E(AZURE_SUBSCRIPTION_ID), E(AZURE_CLIENT_ID), E(AZURE_SECRET), E(AZURE_TENANT) (or

@@ -7,7 +7,7 @@ Pure functions only (no Azure SDK imports). The storage account travels in ARM's
 caller's permissions as ARM's Permissions_ListForResource entries (``actions``, ``notActions``),
 one entry per role assignment that applies at the account.
 
-What V7 needs from an account (see DESIGN.md): a public endpoint; with the firewall on, V7's
+What V7 needs from an account (V7's Azure setup guide): a public endpoint; with the firewall on, V7's
 server IPs in its IP rules; a Blob service that accepts CORS rules for V7's origins; the
 containers it is given. What the operator running the setup needs: to read the account, to write
 the Blob service's CORS rules, to create containers, and to create role assignments.
@@ -19,6 +19,7 @@ import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, normalise_origin
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
     account_name_problem, container_name_problem, origin_problem)
 
@@ -42,8 +43,21 @@ _ROLES_FOR: dict[str, str] = {
 }
 
 
-class ReadinessInputError(ValueError):
-    """Bad module input; the message names every bad option."""
+# What stands in V7's way, by kind (the ``code`` of each entry of ``issues``). The role decides from
+# these codes which stop an account before its first write and which leave it configured but blocked.
+NOT_FOUND = "account_not_found"
+NO_BLOB_CORS = "no_blob_cors"
+PUBLIC_ACCESS_DISABLED = "public_access_disabled"
+FIREWALL_NO_V7_IPS = "firewall_no_v7_ips"
+FIREWALL_MISSING_V7_IPS = "firewall_missing_v7_ips"
+CONTAINER_MISSING = "container_missing"
+OPERATOR_LACKS_RIGHT = "operator_lacks_right"
+CORS_LIMITS = "cors_limits"
+NETWORK = (PUBLIC_ACCESS_DISABLED, FIREWALL_NO_V7_IPS, FIREWALL_MISSING_V7_IPS)
+
+
+def issue(code: str, message: str, **details: Any) -> dict:
+    return dict(details, code=code, message=message)
 
 
 # ---------------------------------------------------------------- names and addresses
@@ -70,7 +84,7 @@ def parse_v7_ip(value: str) -> IPv4Net:
 
 def validate_inputs(storage_account: str, containers: Sequence[str], v7_ips: Sequence[str],
                     origins: Sequence[str]) -> tuple[list[IPv4Net], list[str]]:
-    """(V7's networks, V7's origins as browsers send them); ReadinessInputError naming every bad option."""
+    """(V7's networks, V7's origins as browsers send them); InputError naming every bad option."""
     problems = [p for p in [account_name_problem(storage_account)] if p]
     problems += [p for p in (container_name_problem(c, "containers") for c in containers) if p]
     networks: list[IPv4Net] = []
@@ -87,8 +101,7 @@ def validate_inputs(storage_account: str, containers: Sequence[str], v7_ips: Seq
             problems.append(problem)
         elif value not in normal:
             normal.append(value)
-    if problems:
-        raise ReadinessInputError("; ".join(problems))
+    raise_problems(problems)
     return networks, normal
 
 
@@ -190,8 +203,8 @@ def firewall_status(summary: Mapping[str, Any], v7_ips: Sequence[IPv4Net]) -> tu
 # ---------------------------------------------------------------- everything together
 
 
-def not_found(storage_account: str, resource_group: str) -> dict:
-    """The result for an account that does not exist."""
+def not_found(message: str) -> dict:
+    """The result for an account that does not exist; ``message`` says so (resources.missing_message)."""
     return {
         "exists": False,
         "account": None,
@@ -202,9 +215,7 @@ def not_found(storage_account: str, resource_group: str) -> dict:
         "containers": {},
         "missing_containers": [],
         "operator": {flag: None for flag in OPERATOR_ACTIONS},
-        "ready": False,
-        "problems": [f"storage account {storage_account} was not found in resource group {resource_group}: "
-                     f"check storage_account, resource_group and subscription_id"],
+        "issues": [issue(NOT_FOUND, message)],
         "warnings": [],
     }
 
@@ -242,29 +253,32 @@ def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool],
     operator = operator_flags(permissions) if permissions is not None else {flag: None for flag in OPERATOR_ACTIONS}
     shown_ips = ", ".join(show_network(n) for n in v7_ips)
 
-    problems: list[str] = []
+    issues: list[dict] = []
     warnings: list[str] = []
     if not public:
-        problems.append("public network access is Disabled: V7 needs a public endpoint; set "
-                        "publicNetworkAccess to Enabled")
+        issues.append(issue(PUBLIC_ACCESS_DISABLED, "public network access is Disabled: V7 needs a public endpoint; "
+                                                    "set publicNetworkAccess to Enabled"))
     if perimeter:
         warnings.append("public network access is SecuredByPerimeter: the network security perimeter's "
                         "inbound access rules decide what reaches the account, over its own firewall; make "
                         "sure they allow V7's server IPs" + (f" ({shown_ips})" if v7_ips else ""))
     elif firewall["enabled"]:
         if not v7_ips:
-            problems.append("the firewall is on (defaultAction Deny) and no V7 IPs were given: ask V7 support "
-                            "for their server IPs and pass them as v7_ips")
+            issues.append(issue(FIREWALL_NO_V7_IPS, "the firewall is on (defaultAction Deny) and no V7 IPs were given: "
+                                                    "ask V7 support for their server IPs and pass them as v7_ips"))
         elif firewall["missing_v7_ips"]:
-            problems.append(f"the firewall denies by default and V7's IPs {', '.join(firewall['missing_v7_ips'])} "
-                            f"are not allowed: add them to the account's firewall (networkAcls.ipRules)")
+            issues.append(issue(FIREWALL_MISSING_V7_IPS,
+                                f"the firewall denies by default and V7's IPs {', '.join(firewall['missing_v7_ips'])} "
+                                f"are not allowed: add them to the account's firewall (networkAcls.ipRules)"))
     for value in unreadable:
         warnings.append(f"the firewall IP rule {value!r} is not an IP address or CIDR range and was ignored")
 
     if cors_reason and origins:
-        problems.append(f"V7's origins ({', '.join(origins)}) cannot be allowed by Blob CORS rules: {cors_reason}")
-    problems += [f"container {name} does not exist: create it (v7labs.azure_storage.v7_blob_container) or "
-                 f"correct the name" for name in missing_containers]
+        issues.append(issue(NO_BLOB_CORS, f"V7's origins ({', '.join(origins)}) cannot be allowed by Blob CORS rules: "
+                                          f"{cors_reason}"))
+    issues += [issue(CONTAINER_MISSING, f"container {name} does not exist: create it "
+                                        f"(v7labs.azure_storage.v7_blob_container) or correct the name", container=name)
+               for name in missing_containers]
 
     for flag, allowed in operator.items():
         if allowed is not False or (needed is not None and flag not in needed):
@@ -273,7 +287,7 @@ def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool],
         if needed is None and flag == "can_create_containers" and not missing_containers:
             warnings.append(message + " (not needed now: every container given exists)")
         else:
-            problems.append(message)
+            issues.append(issue(OPERATOR_LACKS_RIGHT, message, right=flag))
 
     return {
         "exists": True,
@@ -285,7 +299,11 @@ def evaluate(account: Mapping[str, Any], containers: Mapping[str, bool],
         "containers": dict(containers),
         "missing_containers": missing_containers,
         "operator": operator,
-        "ready": not problems,
-        "problems": problems,
+        "issues": issues,
         "warnings": warnings,
     }
+
+
+def with_verdict(result: dict) -> dict:
+    """``ready`` and ``problems`` (each issue's message) added to a result with ``issues``."""
+    return dict(result, ready=not result["issues"], problems=[i["message"] for i in result["issues"]])

@@ -180,11 +180,7 @@ def _choose_kind(source: str, v: Mapping[str, str | None]) -> str:
         return KIND_WORKLOAD
     if source == "cli":
         return KIND_CLI
-    if source == "msi":
-        return KIND_MSI
-    raise AzureConfigError(
-        f"auth_source '{source}' is not one of {', '.join(AUTH_SOURCES)}: fix the auth_source option or AZURE_AUTH_SOURCE."
-    )
+    return KIND_MSI  # resolve_auth has refused every other auth_source
 
 
 def _int_setting(params: Mapping, name: str, minimum: int) -> int | None:

@@ -181,6 +181,45 @@ class GraphClient:
         return True
 
 
+class ArmClient:
+    """Azure Resource Manager REST over an azure-core pipeline, for the few calls no management SDK
+    the collection depends on makes (the subscriptions the caller can see)."""
+
+    def __init__(self, credential, settings: _auth.AuthSettings, cloud: CloudEndpoints) -> None:
+        from azure.core import PipelineClient
+        from azure.core.pipeline.policies import BearerTokenCredentialPolicy, HeadersPolicy, RetryPolicy, UserAgentPolicy
+        from azure.core.pipeline.transport import RequestsTransport
+
+        self.base_url = cloud.resource_manager.rstrip("/")
+        policies = [
+            HeadersPolicy({"Accept": "application/json"}),
+            UserAgentPolicy(user_agent=USER_AGENT),
+            RetryPolicy(**retry_options(settings)),
+            BearerTokenCredentialPolicy(credential, cloud.arm_scope),
+        ]
+        self._client = PipelineClient(self.base_url, policies=policies,
+                                      transport=RequestsTransport(**transport_options(settings)))
+
+    def list(self, path: str, api_version: str) -> list[dict]:
+        """Every item of a paged ARM list (``value`` and ``nextLink``)."""
+        from azure.core.rest import HttpRequest
+
+        items: list[dict] = []
+        url: str | None = f"{self.base_url}{path}?api-version={api_version}"
+        while url:
+            response = self._client.send_request(HttpRequest("GET", url))
+            if not 200 <= response.status_code < 300:
+                code, message = parse_error_body(response.text())
+                raise AzureApiError(
+                    f"ARM GET {path} answered HTTP {response.status_code}: {code}: {message}",
+                    status=response.status_code, code=code, service_message=message or f"HTTP {response.status_code}",
+                    described=False)
+            page = json.loads(response.text() or "{}")
+            items += page.get("value") or []
+            url = page.get("nextLink")
+        return items
+
+
 class AzureClients:
     """Lazily created, cached clients for one set of AuthSettings and one cloud."""
 
@@ -194,6 +233,7 @@ class AzureClients:
         self._credential = None
         self._tenant_id: str | None = settings.tenant
         self._graph: GraphClient | None = None
+        self._arm_rest: ArmClient | None = None
         self._arm: dict[tuple[str, str], Any] = {}
 
     @property
@@ -250,6 +290,12 @@ class AzureClients:
 
             self._arm[key] = AuthorizationManagementClient(self.credential, sub, **self._arm_options())
         return self._arm[key]
+
+    @property
+    def arm(self) -> ArmClient:
+        if self._arm_rest is None:
+            self._arm_rest = ArmClient(self.credential, self.settings, self.cloud)
+        return self._arm_rest
 
     @property
     def graph(self) -> GraphClient:

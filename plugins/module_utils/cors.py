@@ -27,7 +27,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple
 
-V7_ORIGIN = "https://darwin.v7labs.com"
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import InputError
 
 # CorsRule.allowedMethods in the Microsoft.Storage spec (common.json).
 METHODS = ("DELETE", "GET", "HEAD", "MERGE", "POST", "OPTIONS", "PUT", "PATCH", "CONNECT", "TRACE")
@@ -54,10 +55,6 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # An HTTP header name (RFC 9110 token), optionally ending in "*" to make it a prefix; "*" alone
 # means every header. A comma would split the name in the service's comma-separated storage.
 _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'+.^_`|~-]*\*?$")
-
-
-class CorsInputError(ValueError):
-    """The module's options describe something Azure cannot store; str() names the option."""
 
 
 @dataclass(frozen=True)
@@ -177,9 +174,11 @@ def _unique(values: Iterable[str], key=lambda v: v) -> Tuple[str, ...]:
     return tuple(out)
 
 
-def validate_goal(origins: Sequence[str], methods: Sequence[str], allowed_headers: Sequence[str],
-                  exposed_headers: Sequence[str], max_age: Optional[int]) -> CorsGoal:
-    """The goal from the module's options, normalised; CorsInputError naming every bad option.
+def validate_goal(origins: Sequence[str], methods: Sequence[str] = v7.CORS_METHODS,
+                  allowed_headers: Sequence[str] = v7.CORS_ALLOWED_HEADERS,
+                  exposed_headers: Sequence[str] = v7.CORS_EXPOSED_HEADERS, max_age: Optional[int] = None) -> CorsGoal:
+    """The goal from the module's options, normalised; InputError naming every bad option. The
+    defaults are V7's (v7.CORS_*), which v7_blob_cors's options default to as well.
 
     Origins are lowercased (scheme and host), lose a trailing slash and a default port; methods
     are uppercased; duplicates go.
@@ -192,7 +191,7 @@ def validate_goal(origins: Sequence[str], methods: Sequence[str], allowed_header
         value = normalise_origin(str(origin))
         if value is None:
             problems.append(f"origins: {origin!r} is not '*' or an http(s) origin such as "
-                            f"{V7_ORIGIN} (scheme and host, optional port, no path)")
+                            f"{v7.ORIGIN} (scheme and host, optional port, no path)")
         elif len(value) > MAX_VALUE_LENGTH:
             problems.append(f"origins: {origin[:40]!r}... is longer than Azure's "
                             f"{MAX_VALUE_LENGTH} characters per origin")
@@ -228,7 +227,7 @@ def validate_goal(origins: Sequence[str], methods: Sequence[str], allowed_header
                             f"rules of a service")
 
     if problems:
-        raise CorsInputError("; ".join(problems))
+        raise InputError(problems)
     return CorsGoal(unique_origins, upper, allowed, exposed, max_age)
 
 
@@ -306,10 +305,6 @@ def _served(rules: Sequence[CorsRule], pair: Pair, goal: CorsGoal) -> bool:
 def missing_pairs(rules: Sequence[CorsRule], goal: CorsGoal) -> list[Pair]:
     """The wanted (origin, method) pairs that the rules, as Azure evaluates them, do not allow."""
     return [pair for pair in goal.pairs() if not _served(rules, pair, goal)]
-
-
-def goal_met(rules: Sequence[CorsRule], goal: CorsGoal) -> bool:
-    return not missing_pairs(rules, goal)
 
 
 # ---------------------------------------------------------------- planning
@@ -418,7 +413,7 @@ def _unique_rules(rules: Sequence[CorsRule]) -> list[CorsRule]:
 # ---------------------------------------------------------------- Azure's limits
 
 
-def describe(index: int, rule: CorsRule) -> str:
+def rule_label(index: int, rule: CorsRule) -> str:
     return f"#{index} ({', '.join(rule.origins) or 'no origins'})"
 
 
@@ -436,7 +431,7 @@ def check_limits(rules: Sequence[CorsRule], added: Iterable[CorsRule] = ()) -> l
     new = set(added)
 
     def name(index: int, rule: CorsRule) -> str:
-        return describe(index, rule) + (" [to be added]" if rule in new else "")
+        return rule_label(index, rule) + (" [to be added]" if rule in new else "")
 
     problems: list[str] = []
     if len(rules) > MAX_RULES:
@@ -465,6 +460,38 @@ def check_limits(rules: Sequence[CorsRule], added: Iterable[CorsRule] = ()) -> l
         problems.append(f"the CORS rules together hold {total} characters, Azure allows at most "
                         f"{MAX_SETTINGS_CHARS}: {', '.join(name(i, r) for i, r in enumerate(rules))}")
     return problems
+
+
+# ---------------------------------------------------------------- the plan both modules use
+
+
+@dataclass(frozen=True)
+class CorsPlan:
+    """What v7_blob_cors would store, and the limits that stop it (only when something changes)."""
+    before: Tuple[CorsRule, ...]
+    after: Tuple[CorsRule, ...]
+    added: Tuple[CorsRule, ...]
+    removed: Tuple[CorsRule, ...]
+    limit_problems: Tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before
+
+
+def plan(rules: Sequence[CorsRule], goal: CorsGoal, state: str = "present", purge: bool = False) -> CorsPlan:
+    """The one plan of a Blob service's CORS rules: v7_blob_cors applies it, and
+    v7_storage_account_info predicts with it."""
+    after = plan_present(rules, goal, purge) if state == "present" else plan_absent(rules, goal.origins, purge)
+    added, removed = changes(rules, after)
+    problems = check_limits(after, added) if list(after) != list(rules) else []
+    return CorsPlan(tuple(rules), tuple(after), tuple(added), tuple(removed), tuple(problems))
+
+
+def limits_message(account: str, problems: Sequence[str]) -> str:
+    return (f"Cannot set the Blob CORS rules of storage account {account}: {'; '.join(problems)}. Nothing was "
+            "changed. Remove or merge rules that are no longer needed, or set purge: true to keep only the rules "
+            "V7 needs.")
 
 
 # ---------------------------------------------------------------- account kinds

@@ -118,8 +118,11 @@ class AzureApiError(Exception):
         code: str | None = None,
         service_message: str | None = None,
         described: bool = True,
+        result: dict | None = None,
     ) -> None:
         self.message = scrub(message)
+        # What the module did before it failed (created, removed...), returned with the failure.
+        self.result = dict(result or {})
         self.status = status
         self.code = code
         self.service_message = scrub(service_message) if service_message else None
@@ -136,6 +139,30 @@ class AzureConfigError(AzureApiError):
 
     def __init__(self, message: str, code: str = "InvalidConfiguration") -> None:
         super().__init__(message, code=code)
+
+
+_OPTION = re.compile(r"^([a-z0-9_.]+):")
+
+
+def input_failure(problems: list[str] | tuple[str, ...]) -> str:
+    """One message for all of a module's bad options: each problem, then what to do."""
+    options = list(dict.fromkeys(m.group(1) for m in map(_OPTION.match, problems) if m))
+    named = " and ".join([", ".join(options[:-1]), options[-1]] if len(options) > 1 else options) or "these options"
+    return f"{'; '.join(problems)}. Nothing was sent to Azure: correct {named} and run the task again."
+
+
+class InputError(AzureConfigError):
+    """Bad options, found before any request; ``problems`` holds one line per bad option, each
+    starting with the option's name."""
+
+    def __init__(self, problems: list[str] | tuple[str, ...]) -> None:
+        self.problems = list(problems)
+        super().__init__(input_failure(self.problems), code="InvalidInput")
+
+
+def raise_problems(problems: list[str]) -> None:
+    if problems:
+        raise InputError(problems)
 
 
 _ACTION = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
@@ -176,7 +203,7 @@ def hint_for(code: str | None, resource: str | None = None, service_message: str
     return template.format(resource=named, resource_cap=resource_cap)
 
 
-def describe(
+def describe_failure(
     description: str,
     *,
     code: str | None,
@@ -269,7 +296,7 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
     if isinstance(exc, AzureApiError):
         if exc.described:
             return exc
-        return describe(description, code=exc.code, service_message=exc.service_message, status=exc.status, resource=resource)
+        return describe_failure(description, code=exc.code, service_message=exc.service_message, status=exc.status, resource=resource)
     try:
         from azure.core import exceptions as core
     except ImportError:  # pragma: no cover - the module fails earlier with a clear message
@@ -295,7 +322,7 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
         if authority:
             # MSAL goes on about authority URL formats; the URL with the tenant is what matters.
             text = f"{_UNKNOWN_AUTHORITY} for {authority.group(1)}."
-        return describe(description, code=code, service_message=text, status=status, resource=resource)
+        return describe_failure(description, code=code, service_message=text, status=status, resource=resource)
 
     if isinstance(exc, core.HttpResponseError):
         status = getattr(exc, "status_code", None)
@@ -308,14 +335,14 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
         if not code and status == 429:
             code = "TooManyRequests"
         message = message or getattr(exc, "reason", None) or _first_line(str(exc))
-        return describe(description, code=code, service_message=message, status=status, resource=resource)
+        return describe_failure(description, code=code, service_message=message, status=status, resource=resource)
 
     if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
         if is_tls_failure(exc):
             code = "TLSVerificationFailed"
         else:
             code = type(exc).__name__
-        return describe(description, code=code, service_message=_first_line(str(exc)), resource=resource)
+        return describe_failure(description, code=code, service_message=_first_line(str(exc)), resource=resource)
     return None
 
 

@@ -1,18 +1,23 @@
 # Copyright: V7 platform integrations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AzureModule: AnsibleModule plus the auth options, lazily built clients and error conversion."""
+"""AzureModule: AnsibleModule plus the auth options, lazily built clients, and the one failure path
+every module fails through (secrets scrubbed, ``error_code`` and ``status`` set, options named as
+the caller knows them)."""
 from __future__ import annotations
 
 import os
+import re
 import traceback
-from typing import Callable
+from typing import Callable, Mapping, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import AUTH_ARGUMENT_SPEC, AuthSettings, resolve_auth
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.clients import AzureClients
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cloud import resolve_cloud
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call, scrub
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import (
+    AzureApiError, AzureConfigError, api_call, scrub)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NOTHING_CHANGED, StorageAccount
 
 _REQUIREMENTS = "azure-identity, azure-mgmt-storage and azure-mgmt-authorization (see the collection's requirements.txt)"
 
@@ -22,11 +27,24 @@ STORAGE_ACCOUNT_OPTIONS = {
     "resource_group": {"type": "str", "required": True},
     "storage_account": {"type": "str", "required": True},
 }
+# Doc fragment v7labs.azure_storage.azure_auth documents it with the sign-in options.
+MESSAGE_OPTIONS = {"option_names": {"type": "dict", "default": {}}}
+
+
+def rename_options(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with each option name (a key of ``names``) written as the caller knows it. Longer
+    names first, whole words only, so that ``subscription_id (AZURE_SUBSCRIPTION_ID)`` can be
+    renamed as a whole before ``subscription_id`` alone."""
+    for name in sorted(names, key=len, reverse=True):
+        pattern = r"(?<![\w.])" + re.escape(name) + (r"(?![\w])" if name[-1:].isalnum() or name.endswith("_") else "")
+        text = re.sub(pattern, lambda _m, new=str(names[name]): new, text)
+    return text
 
 
 class AzureModule:
-    def __init__(self, argument_spec: dict, *, needs_subscription: bool = True, **kwargs) -> None:
+    def __init__(self, argument_spec: dict, *, needs_subscription: bool = True, writes: bool = True, **kwargs) -> None:
         spec = dict(AUTH_ARGUMENT_SPEC)
+        spec.update(MESSAGE_OPTIONS)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
@@ -34,15 +52,17 @@ class AzureModule:
         self.check_mode: bool = self.ansible.check_mode
         self.diff_mode: bool = bool(getattr(self.ansible, "_diff", False))
         self.needs_subscription = needs_subscription
+        self.writes = writes
+        self.auth: AuthSettings | None = None
         self._clients: AzureClients | None = None
 
         try:
             import azure.core  # noqa: F401 - only to fail early and clearly when it is missing
         except ImportError as exc:
-            self.ansible.fail_json(msg=missing_required_lib(_REQUIREMENTS), exception=str(exc))
-
+            self.fail(AzureConfigError(missing_required_lib(_REQUIREMENTS), code="MissingRequirement"),
+                      exception=str(exc))
         try:
-            self.auth: AuthSettings = resolve_auth(self.params, os.environ)
+            self.auth = resolve_auth(self.params, os.environ)
         except AzureApiError as err:
             self.fail(err)
         # Secrets that came from the environment are not module params, so Ansible would not
@@ -52,10 +72,9 @@ class AzureModule:
         for message in self.auth.warnings:
             self.warn(message)
         if needs_subscription and not self.auth.subscription_id:
-            self.ansible.fail_json(
-                msg="This module needs a subscription: set the subscription_id option or AZURE_SUBSCRIPTION_ID.",
-                error_code="SubscriptionMissing",
-            )
+            self.fail(AzureConfigError(
+                "This module needs a subscription: set the subscription_id option or AZURE_SUBSCRIPTION_ID.",
+                code="SubscriptionMissing"))
 
     @property
     def clients(self) -> AzureClients:
@@ -67,24 +86,38 @@ class AzureModule:
             self._clients = AzureClients(self.auth, cloud, tenant_scope=tenant_scope)
         return self._clients
 
-    def warn(self, msg: str) -> None:
-        self.ansible.warn(msg)
+    def storage_account(self) -> StorageAccount:
+        """The resource layer for the module's storage_account in resource_group."""
+        subscription = self.clients.subscription_id
+        return StorageAccount(self.clients.storage(subscription), lambda: self.clients.authorization(subscription),
+                              subscription, self.params["resource_group"], self.params["storage_account"])
 
-    def fail(self, err: AzureApiError) -> None:
-        secrets = self.auth.secrets if hasattr(self, "auth") else ()
-        self.ansible.fail_json(msg=scrub(str(err), secrets), status=err.status, error_code=err.code)
+    def _say(self, text: str) -> str:
+        secrets = self.auth.secrets if self.auth is not None else ()
+        return scrub(rename_options(text, self.params.get("option_names") or {}), secrets)
+
+    def warn(self, msg: str) -> None:
+        self.ansible.warn(self._say(msg))
+
+    def fail(self, err: AzureApiError, **extra) -> NoReturn:
+        """The one way a module fails."""
+        result = dict(err.result)
+        result.update(extra)
+        if "exception" in result:
+            result["exception"] = self._say(str(result["exception"]))
+        msg = str(err)
+        if self.writes and not result.get("changed") and "othing was changed" not in msg and "othing was sent" not in msg:
+            msg = f"{msg} {NOTHING_CHANGED}"
+        self.ansible.fail_json(msg=self._say(msg), status=err.status, error_code=err.code, **result)
 
     def run(self, fn: Callable[["AzureModule"], dict]) -> None:
-        """exit_json(**fn(self)); an AzureApiError becomes fail_json with status and error_code."""
+        """exit_json(**fn(self)); every error becomes a failure through fail()."""
         try:
             with api_call("complete the Azure request"):
                 result = fn(self)
         except AzureApiError as err:
             self.fail(err)
         except Exception as exc:  # noqa: BLE001 - a traceback could carry a token: scrub it too
-            secrets = self.auth.secrets
-            self.ansible.fail_json(
-                msg=scrub(f"Unexpected error: {type(exc).__name__}: {exc}", secrets),
-                exception=scrub(traceback.format_exc(), secrets),
-            )
+            self.fail(AzureApiError(f"Unexpected error: {type(exc).__name__}: {exc}", code="UnexpectedError"),
+                      exception=traceback.format_exc())
         self.ansible.exit_json(**result)

@@ -13,15 +13,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Tuple
 
-READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
-CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-DELEGATOR = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a"
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import (  # noqa: F401 - used by callers
+    CONTRIBUTOR, DELEGATOR, READER, ROLE_NAMES, data_roles)
 
-ROLE_NAMES: dict[str, str] = {
-    READER: "Storage Blob Data Reader",
-    CONTRIBUTOR: "Storage Blob Data Contributor",
-    DELEGATOR: "Storage Blob Delegator",
-}
+# The principal shown where V7's service principal does not exist yet (check mode before it is created).
+PENDING_PRINCIPAL = "V7's service principal, to be created"
 
 # Fixed for ever: changing it would give every assignment this collection made a new name.
 NAME_NAMESPACE = uuid.UUID("b0f3164a-fd80-4a00-a645-21021d586797")
@@ -142,8 +138,7 @@ def desired(
     container is listed; the Delegator on the account, since a user delegation key is account-wide."""
     acct, *per_container = scopes(subscription_id, resource_group, account, containers)
     data_scopes = per_container or [acct]
-    data_roles = [READER, CONTRIBUTOR] if write else [READER]
-    wanted = {(scope, guid) for scope in data_scopes for guid in data_roles}
+    wanted = {(scope, guid) for scope in data_scopes for guid in data_roles(write)}
     if delegator:
         wanted.add((acct, DELEGATOR))
     return wanted
@@ -216,13 +211,13 @@ def short_scope(scope: str) -> str:
     return scope
 
 
-def describe(assignment: Assignment) -> str:
+def label(assignment: Assignment) -> str:
     return f"{assignment.role_name} @ {short_scope(assignment.scope)}"
 
 
 def diff_text(assignments: Iterable[Assignment]) -> str:
     """One sorted line per assignment, for Ansible's line diff."""
-    return "".join(f"{line}\n" for line in sorted(describe(a) for a in assignments))
+    return "".join(f"{line}\n" for line in sorted(label(a) for a in assignments))
 
 
 def retry_delays(timeout: float, first: float = 2.0, cap: float = 30.0) -> list[float]:

@@ -4,16 +4,14 @@
 the result. No Azure calls here."""
 from __future__ import annotations
 
-import re
 import time
 from typing import Callable, TypeVar
 
-V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import APP_ID as V7_APP_ID
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import is_guid
 
 CREATE = "create"
 DELETE = "delete"
-
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 T = TypeVar("T")
 
@@ -21,10 +19,10 @@ T = TypeVar("T")
 def normalize_app_id(value: str | None) -> str:
     """The app id in lower case; ValueError naming app_id when it is no GUID."""
     text = (value or "").strip().lower()
-    if not _GUID.match(text):
+    if not is_guid(text):
         raise ValueError(
-            f"app_id '{value}' is not a GUID: it must be an application (client) id such as "
-            f"{V7_APP_ID} (V7's darwin-storage application)."
+            f"app_id: '{value}' is not a GUID; it must be an application (client) id such as "
+            f"{V7_APP_ID} (V7's darwin-storage application)"
         )
     return text
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The forms Azure's names and ids must have, checked the same way by every module before any
 request. Each check returns None or one problem that starts with the option's name and says how to
-write the value; `input_failure` turns a module's problems into its failure message.
+write the value; errors.InputError turns a module's problems into its failure.
 
 Pure functions only (no Azure SDK imports).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional, Sequence
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import normalise_origin
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
@@ -18,13 +19,8 @@ _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])*$")
 # ARM: 1-90 characters, Unicode letters and digits, '_', '-', '.', '(' and ')'; no '.' at the end.
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A tenant may also be named by one of its domains (contoso.onmicrosoft.com).
 _DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
-_OPTION = re.compile(r"^([a-z0-9_]+):")
-
-V7_ORIGIN = "https://darwin.v7labs.com"
-V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
 
 # auth option -> environment variables that can also set it (the same order as auth.ENV_FALLBACKS)
 _ENV_NAMES = {
@@ -34,13 +30,12 @@ _ENV_NAMES = {
 }
 
 
-def is_guid(value: Any) -> bool:
-    return isinstance(value, str) and bool(_GUID.fullmatch(value))
+is_guid = v7.is_guid
 
 
 def principal_id_problem(value: Any, option: str = "principal_id") -> Optional[str]:
     """V7's service principal is named by its object id in the customer's tenant, not by V7's app id."""
-    if isinstance(value, str) and value.lower() == V7_APP_ID:
+    if isinstance(value, str) and value.lower() == v7.APP_ID:
         return (f"{option}: {value} is V7's application (client) id; give the object id of its service "
                 "principal in this tenant (the object_id returned by v7labs.azure_storage.v7_service_principal)")
     if is_guid(value):
@@ -75,7 +70,7 @@ def origin_problem(origin: str, option: str, allow_star: bool = True) -> Optiona
     if value is not None and (allow_star or value != "*"):
         return None
     either = "'*' or " if allow_star else ""
-    return (f"{option}: {origin!r} is not {either}an http(s) origin such as {V7_ORIGIN} (scheme and host, "
+    return (f"{option}: {origin!r} is not {either}an http(s) origin such as {v7.ORIGIN} (scheme and host, "
             f"optional port, no path)")
 
 
@@ -113,10 +108,3 @@ def settings_problems(settings: Any, needs_subscription: bool = True) -> list[st
     """auth_problems of an auth.AuthSettings."""
     return auth_problems(settings.subscription_id, settings.tenant, settings.client_id, settings.sources,
                          needs_subscription)
-
-
-def input_failure(problems: Sequence[str]) -> str:
-    """One message for all of a module's bad options: each problem, then what to do."""
-    options = list(dict.fromkeys(m.group(1) for m in map(_OPTION.match, problems) if m))
-    named = " and ".join([", ".join(options[:-1]), options[-1]] if len(options) > 1 else options) or "these options"
-    return f"{'; '.join(problems)}. Nothing was sent to Azure: correct {named} and run the task again."

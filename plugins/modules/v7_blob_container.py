@@ -47,20 +47,16 @@ options:
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.azure
+  - v7labs.azure_storage.attributes.write
+requirements:
+  - azure-mgmt-storage >= 21.0.0
 attributes:
   check_mode:
-    support: full
     details: Reads the container and predicts the change (creation or deletion); writes nothing.
   diff_mode:
-    support: full
     details: Shows the container before (null when it does not exist) and after.
-  platform:
-    platforms: azure
-  action_group:
-    support: full
-    membership: [v7labs.azure_storage.azure]
 notes:
   - Needs C(Microsoft.Storage/storageAccounts/read), C(.../blobServices/containers/read) and
     C(.../blobServices/containers/write) on the account, for example through Storage Account
@@ -108,10 +104,10 @@ marked:
   type: bool
 """
 
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    container_name_problem, input_failure, settings_problems, storage_account_problems)
+    container_name_problem, settings_problems, storage_account_problems)
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
@@ -120,76 +116,27 @@ ARGUMENT_SPEC = dict(
     metadata=dict(type="dict", default={}),
 )
 
-_SCOPE_NOT_FOUND = {"ResourceGroupNotFound", "SubscriptionNotFound"}
-
-
-def check_account(module: AzureModule, client, group: str, account: str) -> str:
-    """The account's ARM id; fails when it does not exist or has no Blob service."""
-    try:
-        with api_call(f"read storage account {account} in resource group {group}"):
-            found = client.storage_accounts.get_properties(group, account).as_dict()
-    except AzureApiError as err:
-        if err.status != 404 or err.code in _SCOPE_NOT_FOUND:
-            raise
-        module.ansible.fail_json(
-            msg=f"Storage account {account} was not found in resource group {group} (subscription "
-                f"{module.clients.subscription_id}); nothing was changed. Check storage_account, "
-                f"resource_group and subscription_id.",
-            status=err.status, error_code=err.code)
-    if found.get("kind") == "FileStorage":
-        module.ansible.fail_json(
-            msg=f"Storage account {account} is a FileStorage account: it has no Blob service, so it cannot "
-                f"hold blob containers. Use a StorageV2, BlockBlobStorage or BlobStorage account.")
-    return found["id"]
-
-
-def read_container(client, group: str, account: str, name: str) -> dict | None:
-    try:
-        with api_call(f"read container {name} of storage account {account}"):
-            return client.blob_containers.get(group, account, name).as_dict()
-    except AzureApiError as err:
-        if err.status == 404 and err.code == "ContainerNotFound":
-            return None
-        raise
-
-
-def create_container(client, group: str, account: str, name: str, metadata: dict | None = None) -> bool:
-    """Create the container; False when Azure says it was already there (200, not 201)."""
-    from azure.mgmt.storage import models  # the client has imported it already
-
-    with api_call(f"create container {name} in storage account {account}"):
-        status = client.blob_containers.create(
-            group, account, name, models.BlobContainer(metadata=metadata) if metadata else models.BlobContainer(),
-            cls=lambda pipeline_response, _deserialized, _headers: pipeline_response.http_response.status_code)
-    return status == 201
-
 
 def check_inputs(module: AzureModule) -> None:
     """Fails naming every bad option, before any request."""
-    problems = settings_problems(module.auth) + storage_account_problems(module.params)
-    problems += [p for p in [container_name_problem(module.params["name"])] if p]
-    if problems:
-        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
-
-
-def ensure_container(module: AzureModule) -> dict:
     params = module.params
-    group, account, name = params["resource_group"], params["storage_account"], params["name"]
-    check_inputs(module)
+    problems = settings_problems(module.auth) + storage_account_problems(params)
+    problems += [p for p in [container_name_problem(params["name"])] if p]
+    if params["state"] == "absent" and not params["metadata"]:
+        problems.append("metadata: state=absent needs the marker (metadata) a container must carry to be deleted, "
+                        "for example {createdby: v7labs.azure_storage}")
+    raise_problems(problems)
 
-    client = module.clients.storage(module.clients.subscription_id)
-    account_id = check_account(module, client, group, account)
-    existing = read_container(client, group, account, name)
-    after = {"name": name, "id": existing["id"] if existing else f"{account_id}/blobServices/default/containers/{name}"}
-    changed = existing is None
-    if changed and not module.check_mode:
-        changed = create_container(client, group, account, name, params["metadata"])
 
-    result = dict(changed=changed, container=after)
-    if module.diff_mode:
-        before = None if existing is None else after
-        result["diff"] = dict(before=dict(container=before), after=dict(container=after))
-    return result
+def check_account(account) -> str:
+    """The account's ARM id; fails when it does not exist or has no Blob service."""
+    found = account.require()
+    if found.get("kind") == "FileStorage":
+        raise AzureApiError(
+            f"Storage account {account.name} is a FileStorage account: it has no Blob service, so it cannot hold "
+            "blob containers. Use a StorageV2, BlockBlobStorage or BlobStorage account.",
+            code="FeatureNotSupportedForAccount")
+    return found["id"]
 
 
 def container_metadata(found: dict) -> dict:
@@ -202,31 +149,45 @@ def carries(metadata: dict, marker: dict) -> bool:
     return all(held.get(str(k).lower()) == str(v) for k, v in marker.items())
 
 
-def remove_marked_container(module: AzureModule) -> dict:
+def ensure_container(module: AzureModule, account) -> dict:
+    name = module.params["name"]
+    account_id = check_account(account)
+    existing = account.container(name)
+    after = {"name": name, "id": existing["id"] if existing else f"{account_id}/blobServices/default/containers/{name}"}
+    changed = existing is None
+    if changed and not module.check_mode:
+        changed = account.create_container(name, module.params["metadata"])
+    result = dict(changed=changed, container=after)
+    if module.diff_mode:
+        result["diff"] = dict(before=dict(container=None if existing is None else after), after=dict(container=after))
+    return result
+
+
+def remove_marked_container(module: AzureModule, account) -> dict:
     """state=absent: delete the container only when it carries the marker given as metadata."""
-    params = module.params
-    group, account, name, marker = params["resource_group"], params["storage_account"], params["name"], params["metadata"]
-    check_inputs(module)
-    if not marker:
-        module.ansible.fail_json(msg="metadata: state=absent needs the marker (metadata) a container must carry "
-                                     "to be deleted, for example {createdby: v7labs.azure_storage}; nothing was changed.")
-    client = module.clients.storage(module.clients.subscription_id)
-    check_account(module, client, group, account)
-    existing = read_container(client, group, account, name)
+    name, marker = module.params["name"], module.params["metadata"]
+    check_account(account)
+    existing = account.container(name)
     found = None if existing is None else {"name": name, "id": existing["id"], "metadata": container_metadata(existing)}
     marked = found is not None and carries(found["metadata"], marker)
     if marked and not module.check_mode:
-        with api_call(f"delete container {name} of storage account {account}"):
-            client.blob_containers.delete(group, account, name)
+        account.delete_container(name)
     result = dict(changed=marked, marked=marked, container=found)
     if module.diff_mode:
         result["diff"] = dict(before=dict(container=found), after=dict(container=None if marked else found))
     return result
 
 
+def run(module: AzureModule, account=None) -> dict:
+    check_inputs(module)
+    account = account or module.storage_account()
+    if module.params["state"] == "absent":
+        return remove_marked_container(module, account)
+    return ensure_container(module, account)
+
+
 def main() -> None:
-    AzureModule(ARGUMENT_SPEC).run(
-        lambda module: remove_marked_container(module) if module.params["state"] == "absent" else ensure_container(module))
+    AzureModule(ARGUMENT_SPEC).run(run)
 
 
 if __name__ == "__main__":

@@ -89,20 +89,16 @@ options:
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.azure
+  - v7labs.azure_storage.attributes.write
+requirements:
+  - azure-mgmt-storage >= 21.0.0
 attributes:
   check_mode:
-    support: full
     details: Predicts the rules, the change and the limit errors; writes nothing.
   diff_mode:
-    support: full
     details: Shows the Blob service's CORS rules before and after.
-  platform:
-    platforms: azure
-  action_group:
-    support: full
-    membership: [v7labs.azure_storage.azure]
 notes:
   - Needs C(Microsoft.Storage/storageAccounts/read),
     C(Microsoft.Storage/storageAccounts/blobServices/read) and C(.../blobServices/write) on the
@@ -187,24 +183,40 @@ removed:
   sample: []
 """
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
-    V7_ORIGIN, CorsInputError, CorsRule, account_problem, changes, check_limits, plan_absent,
-    plan_present, still_allowed, validate_goal)
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+    account_problem, limits_message, plan, still_allowed, validate_goal)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, InputError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    input_failure, settings_problems, storage_account_problems)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import settings_problems, storage_account_problems
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
-    origins=dict(type="list", elements="str", default=[V7_ORIGIN]),
-    methods=dict(type="list", elements="str", default=["GET", "PUT"]),
-    allowed_headers=dict(type="list", elements="str", default=["*"]),
-    exposed_headers=dict(type="list", elements="str", default=[]),
+    origins=dict(type="list", elements="str", default=list(v7.ORIGINS)),
+    methods=dict(type="list", elements="str", default=list(v7.CORS_METHODS)),
+    allowed_headers=dict(type="list", elements="str", default=list(v7.CORS_ALLOWED_HEADERS)),
+    exposed_headers=dict(type="list", elements="str", default=list(v7.CORS_EXPOSED_HEADERS)),
     max_age_seconds=dict(type="int"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     purge=dict(type="bool", default=False),
 )
+
+
+def goal_of(params: dict):
+    """The CORS goal from the module's options; InputError naming every bad one."""
+    return validate_goal(params["origins"], params["methods"], params["allowed_headers"],
+                         params["exposed_headers"], params["max_age_seconds"])
+
+
+def check_inputs(module: AzureModule):
+    """The goal; fails naming every bad option, before any request."""
+    problems = settings_problems(module.auth) + storage_account_problems(module.params)
+    try:
+        goal = goal_of(module.params)
+    except InputError as err:
+        goal, problems = None, problems + err.problems
+    raise_problems(problems)
+    return goal
 
 
 def _text(value) -> str | None:
@@ -212,86 +224,36 @@ def _text(value) -> str | None:
     return getattr(value, "value", value)
 
 
-def check_account(module: AzureModule, client, group: str, account: str) -> None:
-    try:
-        with api_call(f"read storage account {account}", resource=account):
-            found = client.storage_accounts.get_properties(group, account)
-    except AzureApiError as err:
-        if err.status != 404:
-            raise
-        subscription = module.clients.subscription_id
-        where = {
-            "SubscriptionNotFound": f"Subscription {subscription} was not found (or the signed-in identity "
-                                    f"cannot see it)",
-            "ResourceGroupNotFound": f"Resource group {group} was not found in subscription {subscription}",
-        }.get(err.code, f"Storage account {account} in resource group {group} was not found in subscription "
-                        f"{subscription}")
-        module.ansible.fail_json(
-            msg=f"{where}; nothing was changed. Check storage_account, resource_group and subscription_id.",
-            status=err.status, error_code=err.code)
-    sku = found.sku
-    problem = account_problem(_text(found.kind), _text(sku and sku.name), _text(sku and sku.tier))
-    if problem:
-        module.ansible.fail_json(msg=f"Storage account {account} cannot carry V7's CORS rules: {problem}.")
-
-
-def write_rules(client, group: str, account: str, rules: list[CorsRule]) -> None:
-    from azure.mgmt.storage import models  # the client has imported it already
-
-    # Only `cors`: ARM keeps every top-level property the PUT does not send.
-    body = models.BlobServiceProperties(
-        cors=models.CorsRules(cors_rules=[models.CorsRule(r.to_arm()) for r in rules]))
-    with api_call(f"write the Blob service CORS rules of storage account {account}"):
-        client.blob_services.set_service_properties(group, account, body)
-
-
-def ensure_cors(module: AzureModule) -> dict:
+def ensure_cors(module: AzureModule, account=None) -> dict:
     params = module.params
-    group, account = params["resource_group"], params["storage_account"]
-    problems = settings_problems(module.auth) + storage_account_problems(params)
-    try:
-        goal = validate_goal(params["origins"], params["methods"], params["allowed_headers"],
-                             params["exposed_headers"], params["max_age_seconds"])
-    except CorsInputError as err:
-        goal, problems = None, problems + str(err).split("; ")
-    if problems:
-        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
-
-    client = module.clients.storage(module.clients.subscription_id)
-    check_account(module, client, group, account)
-    with api_call(f"read the Blob service CORS rules of storage account {account}"):
-        service = client.blob_services.get_service_properties(group, account)
-    stored = (service.cors and service.cors.cors_rules) or []
-    before = [CorsRule.from_arm(rule.as_dict()) for rule in stored]
-
-    if params["state"] == "present":
-        after = plan_present(before, goal, params["purge"])
-    else:
-        after = plan_absent(before, goal.origins, params["purge"])
+    goal = check_inputs(module)
+    account = account or module.storage_account()
+    found = account.require()
+    sku = found.get("sku") or {}
+    problem = account_problem(found.get("kind"), sku.get("name"), sku.get("tier"))
+    if problem:
+        raise AzureApiError(f"Storage account {account.name} cannot carry V7's CORS rules: {problem}.",
+                            code="FeatureNotSupportedForAccount")
+    before = account.cors_rules()
+    wanted = plan(before, goal, params["state"], params["purge"])
+    if params["state"] == "absent":
         lingering: dict[int, list[str]] = {}
-        for index, origin in still_allowed(after, goal.origins):
+        for index, origin in still_allowed(wanted.after, goal.origins):
             lingering.setdefault(index, []).append(origin)
         for index, origins in lingering.items():
-            module.warn(f"CORS rule #{index} ({', '.join(after[index].origins)}) of storage account "
-                        f"{account} is not V7's and was kept, but it still lets {', '.join(origins)} in.")
-
-    added, removed = changes(before, after)
-    changed = after != before
-    if changed:
-        problems = check_limits(after, added)
-        if problems:
-            module.ansible.fail_json(
-                msg=f"Cannot set the Blob CORS rules of storage account {account}: "
-                    f"{'; '.join(problems)}. Nothing was changed. Remove or merge rules that are no "
-                    f"longer needed, or set purge: true to keep only the rules V7 needs.")
-        if not module.check_mode:
-            write_rules(client, group, account, after)
+            module.warn(f"CORS rule #{index} ({', '.join(wanted.after[index].origins)}) of storage account "
+                        f"{account.name} is not V7's and was kept, but it still lets {', '.join(origins)} in.")
+    if wanted.limit_problems:
+        raise AzureApiError(limits_message(account.name, wanted.limit_problems), code="CorsLimitExceeded")
+    after = list(wanted.after)
+    if wanted.changed and not module.check_mode:
+        after = account.set_cors_rules(after)  # as Azure's reply has them
 
     result = dict(
-        changed=changed,
+        changed=wanted.changed,
         cors_rules=[r.to_result() for r in after],
-        added=[r.to_result() for r in added],
-        removed=[r.to_result() for r in removed],
+        added=[r.to_result() for r in wanted.added],
+        removed=[r.to_result() for r in wanted.removed],
     )
     if module.diff_mode:
         result["diff"] = dict(before=dict(cors_rules=[r.to_result() for r in before]),

@@ -11,13 +11,16 @@ description:
   - Creates, in the signed-in Microsoft Entra tenant, the service principal (enterprise
     application) of V7's C(darwin-storage) multi-tenant application, as
     C(az ad sp create --id 95e63529-38cc-435c-b247-32a1d62f321d) does; or deletes it.
-  - Uses Microsoft Graph v1.0 only (C(GET/POST/DELETE servicePrincipals)); no subscription is needed.
+  - Uses Microsoft Graph v1.0 (C(GET/POST/DELETE servicePrincipals)); no subscription is needed.
+    With O(keep_if_assigned), also Azure Resource Manager, to list the principal's role assignments.
   - Idempotent. When two runs create the principal at the same time, Graph answers the second
     with C(409 Request_MultipleObjectsWithSameKeyValue); the module then reads the principal
     again, for up to O(visibility_timeout) seconds, and reports it without a change.
   - O(app_id), O(tenant) and O(client_id) are checked before any request.
-  - The signed-in identity needs the Graph application permission C(Application.ReadWrite.All),
-    or the directory role Cloud Application Administrator or Application Administrator.
+  - The signed-in identity needs the Graph application permission C(Application.ReadWrite.OwnedBy)
+    (the least that reads, creates and deletes V7's service principal; it deletes only a principal
+    the identity created or owns), or C(Application.ReadWrite.All), or the directory role Cloud
+    Application Administrator or Application Administrator. See C(docs/least-privilege.md).
 author:
   - V7 platform integrations team (@v7labs)
 options:
@@ -35,6 +38,17 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  keep_if_assigned:
+    description:
+      - With O(state=absent), delete the principal only when it holds no role assignment at any
+        scope the signed-in identity can read across the tenant's subscriptions (Azure Resource
+        Manager's subscriptions list, then each subscription's role assignments of the principal,
+        at, above and below it). When it still holds some, it stays, RV(kept_for) names the scopes,
+        and a warning says so.
+      - Needs C(Microsoft.Authorization/roleAssignments/read) where those assignments are; an
+        assignment at a scope the identity cannot read does not keep the principal.
+    type: bool
+    default: false
   visibility_timeout:
     description:
       - Seconds to keep re-reading a principal that Graph says exists (HTTP 409 on create) but
@@ -43,20 +57,16 @@ options:
     default: 60
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.azure
+  - v7labs.azure_storage.attributes.write
+requirements:
+  - azure-mgmt-authorization >= 4.0.0 (with O(keep_if_assigned))
 attributes:
   check_mode:
-    support: full
     details: Reads the tenant and predicts the result; sends no POST or DELETE.
   diff_mode:
-    support: full
     details: Returns C(state), app id, object id and display name before and after.
-  platform:
-    platforms: azure
-  action_group:
-    support: full
-    membership: [v7labs.azure_storage.azure]
 """
 
 EXAMPLES = r"""
@@ -102,6 +112,11 @@ display_name:
   returned: always
   type: str
   sample: darwin-storage
+kept_for:
+  description: With O(state=absent) and O(keep_if_assigned), the scopes where the principal still holds a role, so it was kept.
+  returned: O(state=absent)
+  type: list
+  elements: str
 tenant_id:
   description: The tenant the module signed in to; what V7 asks for as "Tenant ID".
   returned: always
@@ -118,11 +133,13 @@ diff:
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import (
     AzureApiError,
-    AzureConfigError,
+    InputError,
     api_call,
+    raise_problems,
 )
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import input_failure, settings_problems
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import tenant_assignments
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import settings_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.service_principal import (
     CREATE,
     DELETE,
@@ -181,16 +198,32 @@ def delete_principal(graph, current: dict) -> bool:
         return graph.delete(object_path(current["object_id"]))
 
 
-def ensure(module: AzureModule) -> dict:
+def check_inputs(module: AzureModule) -> str:
+    """The app id, normalised; fails naming every bad option, before any request."""
+    problems = settings_problems(module.auth, needs_subscription=False)
     try:
         app_id = normalize_app_id(module.params["app_id"])
     except ValueError as exc:
-        raise AzureConfigError(str(exc)) from None
+        raise InputError(problems + [str(exc)]) from None
+    raise_problems(problems)
+    return app_id
+
+
+def ensure(module: AzureModule) -> dict:
+    app_id = check_inputs(module)
     state = module.params["state"]
     graph = module.clients.graph
 
     current = read_principal(graph, app_id)
     action = plan_action(current, state)
+    kept_for: list[str] = []
+    if action == DELETE and module.params["keep_if_assigned"]:
+        held = tenant_assignments(module.clients, current["object_id"])
+        if held:
+            action, kept_for = None, sorted({a.scope for a in held})
+            module.warn(f"V7's service principal {current['object_id']} stays in the tenant: it still holds "
+                        f"{len(held)} role assignment(s), at {', '.join(kept_for)}. Remove them first (offboard those "
+                        "storage accounts too), or set keep_if_assigned: false.")
     before, after, changed = current, current, False
     if action is not None and module.check_mode:
         after, changed = predict(current, state, app_id), True
@@ -204,7 +237,7 @@ def ensure(module: AzureModule) -> dict:
         if not changed:
             before = None
 
-    return build_result(
+    result = build_result(
         changed=changed,
         app_id=app_id,
         tenant_id=module.clients.tenant_id,
@@ -213,21 +246,19 @@ def ensure(module: AzureModule) -> dict:
         after=after,
         with_diff=module.diff_mode,
     )
+    return dict(result, kept_for=kept_for) if state == "absent" else result
 
 
 def main() -> None:
-    module = AzureModule(
+    AzureModule(
         {
             "app_id": {"type": "str", "default": V7_APP_ID},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "visibility_timeout": {"type": "int", "default": 60},
+            "keep_if_assigned": {"type": "bool", "default": False},
         },
         needs_subscription=False,
-    )
-    problems = settings_problems(module.auth, needs_subscription=False)
-    if problems:
-        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
-    module.run(ensure)
+    ).run(ensure)
 
 
 if __name__ == "__main__":

@@ -64,12 +64,19 @@ options:
         assignments on the account and its containers (one request) and says in RV(v7_roles) what
         M(v7labs.azure_storage.v7_storage_roles) would change with the same O(containers), O(v7_roles_on) and O(v7_write).
     type: str
+  v7_principal_missing:
+    description:
+      - V(true) says that V7's service principal does not exist in the tenant yet (the setup creates
+        it first). V7 then holds no role here, and RV(v7_roles) lists every assignment the setup
+        would make, for C(V7's service principal, to be created). Not with O(v7_principal_id).
+    type: bool
+    default: false
   v7_roles_on:
     description:
       - Where V7's data roles belong, as M(v7labs.azure_storage.v7_storage_roles) gives them.
       - V(containers) on each of O(containers) (on the account when O(containers) is empty),
         V(account) on the account, whatever O(containers) lists (they are then only checked for existence).
-      - Only used with O(v7_principal_id). The Storage Blob Delegator role always belongs on the account.
+      - Only used with O(v7_principal_id) or O(v7_principal_missing). The Storage Blob Delegator role always belongs on the account.
     type: str
     choices: [containers, account]
     default: containers
@@ -92,19 +99,12 @@ options:
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  check_mode:
-    support: full
-    details: Reads only, in check mode as in a normal run.
-  diff_mode:
-    support: none
-  platform:
-    platforms: azure
-  action_group:
-    support: full
-    membership: [v7labs.azure_storage.azure]
+  - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.azure
+  - v7labs.azure_storage.attributes.info
+requirements:
+  - azure-mgmt-storage >= 21.0.0
+  - azure-mgmt-authorization >= 4.0.0
 notes:
   - The Permissions API does not show deny assignments or role assignment conditions, so an
     operator flag can be true while Azure still refuses the action.
@@ -313,6 +313,27 @@ blob_cors:
       description: The rules it would replace.
       type: list
       elements: dict
+    limit_problems:
+      description:
+        - The limits of Azure (5 rules per service, 2 KB of values...) the rules would break once
+          v7_blob_cors changed them, one line each; empty when none (or nothing would change).
+        - When not empty, RV(issues) holds a C(cors_limits) entry, since v7_blob_cors would fail.
+      type: list
+      elements: str
+issues:
+  description:
+    - What stands in V7's way or in the setup's, as RV(problems) says it, with a C(code) that tells
+      the kind apart, so that a playbook or role can decide what stops an account.
+    - C(code) is one of C(account_not_found), C(no_blob_cors), C(public_access_disabled),
+      C(firewall_no_v7_ips), C(firewall_missing_v7_ips), C(container_missing) (with C(container)),
+      C(operator_lacks_right) (with C(right), an RV(operator) key) and C(cors_limits).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - code: container_missing
+      container: photos
+      message: "container photos does not exist: create it (v7labs.azure_storage.v7_blob_container) or correct the name"
 ready:
   description: True when RV(problems) is empty.
   returned: always
@@ -329,89 +350,78 @@ problems:
     - "container photos does not exist: create it (v7labs.azure_storage.v7_blob_container) or correct the name"
 """
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
-    ReadinessInputError, evaluate, not_found, rights_needed, validate_inputs)
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
-    CorsRule, account_problem, changes, plan_present, validate_goal)
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, limits_message, plan, validate_goal
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import InputError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    input_failure, principal_id_problem, resource_group_problem, settings_problems)
+    principal_id_problem, resource_group_problem, settings_problems)
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
     containers=dict(type="list", elements="str", default=[]),
     v7_ips=dict(type="list", elements="str", default=[]),
-    v7_origins=dict(type="list", elements="str", default=["https://darwin.v7labs.com"]),
+    v7_origins=dict(type="list", elements="str", default=list(v7.ORIGINS)),
     v7_principal_id=dict(type="str"),
+    v7_principal_missing=dict(type="bool", default=False),
     v7_roles_on=dict(type="str", choices=["containers", "account"], default="containers"),
     v7_write=dict(type="bool", default=False),
     operator_rights=dict(type="str", choices=["all", "needed"], default="all"),
 )
 
-# 404 codes that mean "this resource group or subscription does not exist", not "no such account"
-_SCOPE_NOT_FOUND = {"ResourceGroupNotFound", "SubscriptionNotFound"}
 
-
-def read_account(client, group: str, name: str) -> dict | None:
-    """The account's ARM body, or None when it does not exist in an existing resource group."""
+def check_inputs(module: AzureModule):
+    """(V7's networks, V7's origins); fails naming every bad option, before any request."""
+    params = module.params
+    problems = settings_problems(module.auth) + [p for p in [resource_group_problem(params["resource_group"])] if p]
+    if params["v7_principal_id"] is not None:
+        problems += [p for p in [principal_id_problem(params["v7_principal_id"], "v7_principal_id")] if p]
+        if params["v7_principal_missing"]:
+            problems.append("v7_principal_missing: true says V7's service principal does not exist, but "
+                            "v7_principal_id names it; give one of them")
     try:
-        with api_call(f"read storage account {name} in resource group {group}"):
-            return client.storage_accounts.get_properties(group, name).as_dict()
-    except AzureApiError as err:
-        if err.status == 404 and err.code not in _SCOPE_NOT_FOUND:
-            return None
-        raise
+        networks, origins = readiness.validate_inputs(params["storage_account"], params["containers"],
+                                                      params["v7_ips"], params["v7_origins"])
+    except InputError as err:
+        networks, origins, problems = [], [], problems + err.problems
+    raise_problems(problems)
+    return networks, origins
 
 
-def container_exists(client, group: str, account: str, name: str) -> bool:
-    try:
-        with api_call(f"read container {name} of storage account {account}"):
-            client.blob_containers.get(group, account, name)
-    except AzureApiError as err:
-        if err.status == 404 and err.code == "ContainerNotFound":
-            return False
-        raise
-    return True
-
-
-def read_permissions(client, group: str, account: str) -> list[dict]:
-    """The caller's actions and notActions at the account, one entry per applicable role assignment."""
-    with api_call(f"read the operator's permissions on storage account {account}"):
-        entries = list(client.permissions.list_for_resource(group, "Microsoft.Storage", "", "storageAccounts", account))
-    return [{"actions": list(e.actions or []), "notActions": list(e.not_actions or [])} for e in entries]
-
-
-def v7_roles(client, subscription: str, group: str, account: str, params: dict) -> dict:
-    """V7's roles where v7_storage_roles manages them, and what it would change there."""
+def v7_roles(account, params: dict) -> dict | None:
+    """V7's roles where v7_storage_roles manages them, and what it would change there (every role
+    V7 needs, for a service principal still to be created)."""
     principal = params["v7_principal_id"]
+    if principal is None and not params["v7_principal_missing"]:
+        return None
+    shown = principal or ra.PENDING_PRINCIPAL
     containers = params["containers"] if params["v7_roles_on"] == "containers" else []
-    scopes = ra.scopes(subscription, group, account, containers)
-    with api_call(f"list the role assignments of V7's service principal on storage account {account}"):
-        found = [ra.from_api(item) for item in
-                 client.role_assignments.list_for_scope(scopes[0], filter=f"principalId eq '{principal}'")]
-    wanted = ra.desired(subscription, group, account, containers, write=params["v7_write"], delegator=True)
-    to_create, to_remove = ra.plan(found, wanted, managed_scopes=scopes, principal_id=principal)
+    scopes = ra.scopes(account.subscription, account.group, account.name, containers)
+    found = account.assignments(principal) if principal else []
+    wanted = ra.desired(account.subscription, account.group, account.name, containers,
+                        write=params["v7_write"], delegator=True)
+    to_create, to_remove = ra.plan(found, wanted, managed_scopes=scopes, principal_id=shown)
     return {
-        "assignments": [a.to_dict() for a in sorted(ra.managed(found, scopes, principal), key=ra.describe)],
-        "to_create": [ra.predicted(subscription, scope, guid, principal).to_dict() for scope, guid in to_create],
+        "assignments": [a.to_dict() for a in sorted(ra.managed(found, scopes, shown), key=ra.label)],
+        "to_create": [(ra.predicted(account.subscription, scope, guid, principal) if principal else
+                       ra.Assignment(scope, ra.role_definition_id(account.subscription, guid), shown)).to_dict()
+                      for scope, guid in to_create],
         "to_remove": [a.to_dict() for a in to_remove],
     }
 
 
-def blob_cors(client, group: str, account: str, origins: list[str]) -> dict:
-    """The Blob service's CORS rules, and what v7_blob_cors with its defaults would change."""
-    with api_call(f"read the Blob service CORS rules of storage account {account}"):
-        service = client.blob_services.get_service_properties(group, account)
-    before = [CorsRule.from_arm(rule.as_dict()) for rule in (service.cors and service.cors.cors_rules) or []]
-    after = plan_present(before, validate_goal(origins, ["GET", "PUT"], ["*"], [], None))
-    added, removed = changes(before, after)
+def blob_cors(account, origins: list[str]) -> dict:
+    """The Blob service's CORS rules, and what v7_blob_cors with these origins and its defaults
+    would change: the same goal (v7's defaults) and the same plan."""
+    wanted = plan(account.cors_rules(), validate_goal(origins))
     return {
-        "rules": [r.to_result() for r in before],
-        "up_to_date": after == before,
-        "added": [r.to_result() for r in added],
-        "removed": [r.to_result() for r in removed],
+        "rules": [r.to_result() for r in wanted.before],
+        "up_to_date": not wanted.changed,
+        "added": [r.to_result() for r in wanted.added],
+        "removed": [r.to_result() for r in wanted.removed],
+        "limit_problems": list(wanted.limit_problems),
     }
 
 
@@ -420,40 +430,30 @@ def _changes_needed(result: dict | None) -> bool | None:
                                             or result.get("up_to_date") is False)
 
 
-def account_info(module: AzureModule) -> dict:
+def account_info(module: AzureModule, account=None) -> dict:
     params = module.params
-    group, name = params["resource_group"], params["storage_account"]
-    problems = settings_problems(module.auth) + [p for p in [resource_group_problem(group)] if p]
-    if params["v7_principal_id"] is not None:
-        problems += [p for p in [principal_id_problem(params["v7_principal_id"], "v7_principal_id")] if p]
-    try:
-        networks, origins = validate_inputs(name, params["containers"], params["v7_ips"], params["v7_origins"])
-    except ReadinessInputError as err:
-        networks, origins, problems = [], [], problems + str(err).split("; ")
-    if problems:
-        module.ansible.fail_json(msg=input_failure(problems), error_code="InvalidInput")
-
-    subscription = module.clients.subscription_id
-    client = module.clients.storage(subscription)
-    account = read_account(client, group, name)
-    if account is None:
-        return finish(module, dict(not_found(name, group), v7_roles=None, blob_cors=None))
+    networks, origins = check_inputs(module)
+    account = account or module.storage_account()
+    found = account.read()
+    if found is None:
+        return finish(module, dict(readiness.not_found(account.missing("account").message), v7_roles=None, blob_cors=None))
     wanted = list(dict.fromkeys(params["containers"]))
-    if account.get("kind") == "FileStorage":
+    if found.get("kind") == "FileStorage":
         containers = {c: False for c in wanted}  # no Blob service: Azure refuses to even look
     else:
-        containers = {c: container_exists(client, group, name, c) for c in wanted}
-    authorization = module.clients.authorization(subscription)
-    roles = v7_roles(authorization, subscription, group, name, params) if params["v7_principal_id"] else None
-    sku = account.get("sku") or {}
-    cors_possible = origins and account_problem(account.get("kind"), sku.get("name"), sku.get("tier")) is None
-    cors = blob_cors(client, group, name, origins) if cors_possible else None
+        containers = {c: account.container(c) is not None for c in wanted}
+    roles = v7_roles(account, params)
+    sku = found.get("sku") or {}
+    cors_possible = origins and account_problem(found.get("kind"), sku.get("name"), sku.get("tier")) is None
+    cors = blob_cors(account, origins) if cors_possible else None
     needed = None
     if params["operator_rights"] == "needed":
-        missing = [c for c, found in containers.items() if not found]
-        needed = rights_needed(missing, _changes_needed(roles), _changes_needed(cors))
-    permissions = read_permissions(authorization, group, name) if needed is None or needed else None
-    result = evaluate(account, containers, permissions, networks, origins, needed=needed)
+        missing = [c for c, exists in containers.items() if not exists]
+        needed = readiness.rights_needed(missing, _changes_needed(roles), _changes_needed(cors))
+    permissions = account.permissions() if needed is None or needed else None
+    result = readiness.evaluate(found, containers, permissions, networks, origins, needed=needed)
+    if cors and cors["limit_problems"]:
+        result["issues"].append(readiness.issue(readiness.CORS_LIMITS, limits_message(account.name, cors["limit_problems"])))
     return finish(module, dict(result, v7_roles=roles, blob_cors=cors))
 
 
@@ -462,11 +462,11 @@ def finish(module: AzureModule, result: dict) -> dict:
     # Ansible reserves `warnings` in a module's result: they go through its own channel.
     for message in result.pop("warnings"):
         module.warn(f"Storage account {name}: {message}.")
-    return dict(changed=False, **result)
+    return dict(changed=False, **readiness.with_verdict(result))
 
 
 def main() -> None:
-    AzureModule(ARGUMENT_SPEC).run(account_info)
+    AzureModule(ARGUMENT_SPEC, writes=False).run(account_info)
 
 
 if __name__ == "__main__":

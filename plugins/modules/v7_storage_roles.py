@@ -39,12 +39,23 @@ options:
     description:
       - Object id of V7's service principal in this tenant (a GUID), as returned by
         M(v7labs.azure_storage.v7_service_principal). Not V7's application (client) id.
+      - Required, except in check mode, where leaving it out means that V7's service principal does
+        not exist yet (an earlier task creates it): every assignment V7 needs is then shown as to be
+        created, for C(V7's service principal, to be created).
     type: str
-    required: true
   containers:
     description:
       - Containers V7 may use. The data roles are assigned on each of them.
       - When empty, the data roles are assigned on the whole storage account.
+    type: list
+    elements: str
+    default: []
+  created_containers:
+    description:
+      - Containers of O(containers) that an earlier task of the same run creates (for example
+        M(v7labs.azure_storage.v7_blob_container)). In check mode, where that task created nothing,
+        they count as existing, so that the assignments on them can be previewed. Outside check
+        mode every container must exist.
     type: list
     elements: str
     default: []
@@ -84,19 +95,17 @@ options:
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.azure
+  - v7labs.azure_storage.attributes.write
+requirements:
+  - azure-mgmt-storage >= 21.0.0
+  - azure-mgmt-authorization >= 4.0.0
 attributes:
   check_mode:
-    support: full
     details: Reads the current assignments and predicts the changes; writes nothing.
   diff_mode:
-    support: full
     details: One line per assignment, such as C(Storage Blob Delegator @ account acme1).
-  platform:
-    platforms: all
-  action_group:
-    membership: [v7labs.azure_storage.azure]
 author:
   - V7 platform integrations team (@v7labs)
 """
@@ -104,21 +113,21 @@ author:
 EXAMPLES = r"""
 - name: Let V7 read two containers and sign URLs
   v7labs.azure_storage.v7_storage_roles:
-    principal_id: "{{ v7_sp.id }}"
+    principal_id: "{{ v7_sp.object_id }}"
     resource_group: rg-data
     storage_account: acme1
     containers: [photos, videos]
 
 - name: Let V7 also write generated files, across the whole account
   v7labs.azure_storage.v7_storage_roles:
-    principal_id: "{{ v7_sp.id }}"
+    principal_id: "{{ v7_sp.object_id }}"
     resource_group: rg-data
     storage_account: acme1
     write: true
 
 - name: Offboard by removing what V7 was given on the account and its containers
   v7labs.azure_storage.v7_storage_roles:
-    principal_id: "{{ v7_sp.id }}"
+    principal_id: "{{ v7_sp.object_id }}"
     resource_group: rg-data
     storage_account: acme1
     containers: [photos, videos]
@@ -174,233 +183,131 @@ removed:
   elements: dict
 """
 
-import time
-
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NOTHING_CHANGED, NotFound
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    container_name_problem, input_failure, principal_id_problem, settings_problems, storage_account_problems)
-
-try:
-    from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
-except ImportError:  # reported by AzureModule, which needs the same SDKs
-    RoleAssignmentCreateParameters = None
+    container_name_problem, principal_id_problem, settings_problems, storage_account_problems)
 
 ARGUMENT_SPEC = dict(
-    principal_id=dict(type="str", required=True),
+    principal_id=dict(type="str"),
     **STORAGE_ACCOUNT_OPTIONS,
     containers=dict(type="list", elements="str", default=[]),
+    created_containers=dict(type="list", elements="str", default=[]),
     write=dict(type="bool", default=False),
     delegator=dict(type="bool", default=True),
     exclusive=dict(type="bool", default=True),
     state=dict(type="str", choices=["present", "absent"], default="present"),
-    replication_timeout=dict(type="int", default=120),
+    replication_timeout=dict(type="int", default=v7.REPLICATION_TIMEOUT),
 )
 
 
-# 404 codes that mean the storage account or its resource group is not there (a missing
-# subscription is a configuration error, not "nothing to remove").
-GONE = ("ResourceNotFound", "ResourceGroupNotFound", "StorageAccountNotFound")
-
-
-class Failure(Exception):
-    """A failure with a message written here, and the partial result to report with it."""
-
-    def __init__(self, msg: str, **result) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.result = result
-
-
-def validate(params: dict, settings) -> None:
+def check_inputs(module: AzureModule) -> None:
     """Every bad option at once, before any request."""
-    problems = settings_problems(settings) + storage_account_problems(params)
-    problems += [p for p in [principal_id_problem(params["principal_id"])] if p]
-    problems += [p for p in (container_name_problem(c, "containers") for c in params["containers"]) if p]
+    params = module.params
+    problems = settings_problems(module.auth) + storage_account_problems(params)
+    if params["principal_id"] is not None or not module.check_mode:
+        problems += [p for p in [principal_id_problem(params["principal_id"])] if p]
+    for option in ("containers", "created_containers"):
+        problems += [p for p in (container_name_problem(c, option) for c in params[option]) if p]
     if params["replication_timeout"] < 0:
         problems.append(f"replication_timeout: {params['replication_timeout']} is negative; give 0 or more seconds")
-    if problems:
-        raise Failure(input_failure(problems), error_code="InvalidInput")
+    raise_problems(problems)
 
 
-def check_targets_exist(storage, subscription: str, rg: str, account: str, containers: list[str]) -> None:
-    """Fails once, naming every missing target, before anything is written."""
-    try:
-        with api_call(f"read storage account {account}"):
-            properties = storage.storage_accounts.get_properties(rg, account)
-    except AzureApiError as err:
-        if err.status != 404 or err.code not in GONE:
-            raise
-        if err.code == "ResourceGroupNotFound":
-            where = f"The resource group {rg} was not found in subscription {subscription}"
-            fix = "check resource_group and subscription_id"
-        else:
-            where = f"The storage account {account} was not found in resource group {rg} (subscription {subscription})"
-            fix = "check storage_account, resource_group and subscription_id"
-        raise Failure(f"{where}; nothing was changed: {fix}.", status=err.status, error_code=err.code) from None
-    if properties.kind == "FileStorage":
-        raise Failure(
-            f"The storage account {account} is a FileStorage account, which has no Blob service for V7 to use; "
-            "use a StorageV2 or BlockBlobStorage account. Nothing was changed.",
-            error_code="FeatureNotSupportedForAccount",
-        )
-    missing = []
-    for name in dict.fromkeys(containers):
-        try:
-            with api_call(f"read container {name} of storage account {account}"):
-                storage.blob_containers.get(rg, account, name)
-        except AzureApiError as err:
-            if err.status != 404:
-                raise
-            missing.append(name)
+def check_targets_exist(account, containers: list[str], created: list[str], check_mode: bool) -> None:
+    """Fails once, naming every missing target, before anything is written. In check mode the
+    containers an earlier task creates (``created``) count as there."""
+    found = account.require()
+    if found.get("kind") == "FileStorage":
+        raise AzureApiError(
+            f"The storage account {account.name} is a FileStorage account, which has no Blob service for V7 to use; "
+            f"use a StorageV2 or BlockBlobStorage account. {NOTHING_CHANGED}", code="FeatureNotSupportedForAccount")
+    skip = set(created) if check_mode else set()
+    missing = [name for name in dict.fromkeys(containers) if name not in skip and account.container(name) is None]
     if missing:
-        raise Failure(
-            f"Containers not found in storage account {account}: {', '.join(missing)}. Create them, or leave "
-            "them out of containers; nothing was changed.",
-            status=404, error_code="ContainerNotFound",
-        )
+        raise account.missing("container", missing)
 
 
-def list_assignments(auth, account_scope: str, principal: str, *, gone_ok: bool) -> list[ra.Assignment]:
-    """This principal's assignments at, above and below the storage account: with a principalId
-    filter ARM lists all three, so one call covers the account and all its containers."""
-    try:
-        with api_call(f"list role assignments on {ra.short_scope(account_scope)}"):
-            items = list(auth.role_assignments.list_for_scope(account_scope, filter=f"principalId eq '{principal}'"))
-    except AzureApiError as err:
-        if gone_ok and err.status == 404 and err.code in GONE:
-            return []
-        if err.code == "AuthorizationFailed":
-            raise Failure(
-                f"{err} It lacks Microsoft.Authorization/roleAssignments/read on {account_scope} (and needs "
-                "/write and /delete there to change them); nothing was changed.",
-                status=err.status, error_code=err.code,
-            ) from None
-        raise
-    return [ra.from_api(item) for item in items]
-
-
-def _status_and_body(pipeline_response, deserialized, _headers):
-    return pipeline_response.http_response.status_code, deserialized
-
-
-def create(auth, subscription: str, scope: str, guid: str, principal: str, timeout: int):
-    """Returns (assignment, created). A 409 RoleAssignmentExists means present under another name."""
-    target = ra.predicted(subscription, scope, guid, principal)
-    parameters = RoleAssignmentCreateParameters(
-        role_definition_id=target.role_definition_id, principal_id=principal, principal_type="ServicePrincipal"
-    )
-    deadline = time.monotonic() + timeout
-    delays = iter(ra.retry_delays(timeout))
-    while True:
-        try:
-            with api_call(f"assign {target.role_name} on {ra.short_scope(scope)}"):
-                status, reply = auth.role_assignments.create(scope, target.name, parameters, cls=_status_and_body)
-            # 200: an assignment under this very name was already there (a concurrent run made it)
-            return (ra.from_api(reply) if reply is not None and reply.scope else target), status == 201
-        except AzureApiError as err:
-            if err.code == "RoleAssignmentExists":
-                return existing_twin(auth, target), False
-            if err.code != "PrincipalNotFound":
-                raise
-            delay = next(delays, None)
-            remaining = deadline - time.monotonic()
-            if delay is None or remaining <= 0:
-                raise Failure(
-                    f"{err} The service principal {principal} is not yet visible to Azure Resource Manager "
-                    f"(directory replication after it is created can take minutes; waited {timeout} s). Re-run "
-                    "the task, or raise replication_timeout. If it persists, check that principal_id is the "
-                    "service principal's object id in this subscription's tenant.",
-                    status=err.status, error_code=err.code,
-                ) from None
-            time.sleep(min(delay, remaining))
-
-
-def existing_twin(auth, target: ra.Assignment) -> ra.Assignment:
-    """The assignment ARM says already exists for target's (scope, role, principal)."""
-    with api_call(f"list role assignments on {ra.short_scope(target.scope)}"):
-        items = auth.role_assignments.list_for_scope(target.scope, filter=f"principalId eq '{target.principal_id}'")
-        matches = [a for a in map(ra.from_api, items) if a.key == target.key]
-    return matches[0] if matches else ra.Assignment(target.scope, target.role_definition_id, target.principal_id)
-
-
-def apply(auth, subscription: str, principal: str, to_create, to_delete, timeout: int):
+def apply(account, principal: str, to_create, to_delete, timeout: int):
     """Creates before deleting, so narrowing from account to container scope never leaves V7 without
     access. On failure, says what was done; every step is idempotent, so a re-run finishes the rest."""
     created, present, removed = [], [], []
     try:
         for scope, guid in to_create:
-            assignment, made = create(auth, subscription, scope, guid, principal, timeout)
+            assignment, made = account.create_assignment(scope, guid, principal, timeout)
             (created if made else present).append(assignment)
         for assignment in to_delete:
-            with api_call(f"remove {ra.describe(assignment)}"):
-                auth.role_assignments.delete_by_id(assignment.id)
+            account.delete_assignment(assignment)
             removed.append(assignment)
-    except (AzureApiError, Failure) as err:
-        # ARM's AuthorizationFailed already names the action and scope; api_call adds the roles that allow it
-        msg = err.msg if isinstance(err, Failure) else str(err)
-        extra = err.result if isinstance(err, Failure) else {"status": err.status, "error_code": err.code}
-        done = [f"assigned {ra.describe(a)}" for a in created] + [f"removed {ra.describe(a)}" for a in removed]
-        msg += f" Done before this: {'; '.join(done)}; re-running the task does the rest." if done else " Nothing was changed."
-        raise Failure(
-            msg, changed=bool(done), created=[a.to_dict() for a in created],
-            removed=[a.to_dict() for a in removed], **extra,
-        ) from None
+    except AzureApiError as err:
+        done = [f"assigned {ra.label(a)}" for a in created] + [f"removed {ra.label(a)}" for a in removed]
+        tail = f" Done before this: {'; '.join(done)}; re-running the task does the rest." if done else f" {NOTHING_CHANGED}"
+        raise AzureApiError(str(err) + tail, status=err.status, code=err.code, result=dict(
+            changed=bool(done), created=[a.to_dict() for a in created], removed=[a.to_dict() for a in removed])) from None
     return created, present, removed
 
 
 def warn_unlisted(module: AzureModule, others: list[ra.Assignment], principal: str) -> None:
     if others:
         module.warn(
-            f"The service principal {principal} also holds {'; '.join(map(ra.describe, others))}, on containers "
+            f"The service principal {principal} also holds {'; '.join(map(ra.label, others))}, on containers "
             "not listed in containers; this task leaves those roles alone. List the containers to keep or remove them."
         )
 
 
-def run(module: AzureModule) -> dict:
+def current_assignments(account, principal: str | None, absent: bool) -> list[ra.Assignment]:
+    """The principal's assignments on the account; none for a principal still to be created, and
+    none to remove where the account or its resource group is gone."""
+    if principal is None:
+        return []
     try:
-        return ensure(module)
-    except Failure as failure:
-        module.ansible.fail_json(msg=failure.msg, **failure.result)
-
-
-def ensure(module: AzureModule) -> dict:
-    p = module.params
-    validate(p, module.auth)
-    subscription = module.clients.subscription_id
-    rg, account, containers, principal = p["resource_group"], p["storage_account"], p["containers"], p["principal_id"]
-    managed_scopes = ra.scopes(subscription, rg, account, containers)
-    auth = module.clients.authorization(subscription)
-    storage = module.clients.storage
-    try:
-        current = list_assignments(auth, managed_scopes[0], principal, gone_ok=p["state"] == "absent")
-    except AzureApiError as err:
-        if err.status == 404 and err.code in GONE:  # say which of the account and its group is missing
-            check_targets_exist(storage(subscription), subscription, rg, account, containers)
+        return account.assignments(principal)
+    except NotFound as err:
+        if absent and err.kind in ("account", "resource_group"):
+            return []
         raise
-    before = ra.managed(current, managed_scopes, principal)
-    warn_unlisted(module, ra.unlisted(current, managed_scopes, principal), principal)
-    wanted = ra.desired(subscription, rg, account, containers, write=p["write"], delegator=p["delegator"])
-    to_create, to_delete = ra.plan(
-        current, wanted, managed_scopes=managed_scopes, principal_id=principal,
-        exclusive=p["exclusive"], state=p["state"],
-    )
+    except AzureApiError as err:
+        if err.code == "AuthorizationFailed":
+            raise AzureApiError(
+                f"{err} It lacks Microsoft.Authorization/roleAssignments/read on {account.scope} (and needs "
+                f"/write and /delete there to change them). {NOTHING_CHANGED}", status=err.status, code=err.code) from None
+        raise
+
+
+def ensure(module: AzureModule, account=None) -> dict:
+    p = module.params
+    check_inputs(module)
+    account = account or module.storage_account()
+    subscription, containers = account.subscription, p["containers"]
+    principal = p["principal_id"]
+    shown = principal or ra.PENDING_PRINCIPAL
+    managed_scopes = ra.scopes(subscription, account.group, account.name, containers)
+    current = current_assignments(account, principal, p["state"] == "absent")
+    before = ra.managed(current, managed_scopes, shown)
+    warn_unlisted(module, ra.unlisted(current, managed_scopes, shown), shown)
+    wanted = ra.desired(subscription, account.group, account.name, containers, write=p["write"], delegator=p["delegator"])
+    to_create, to_delete = ra.plan(current, wanted, managed_scopes=managed_scopes, principal_id=shown,
+                                   exclusive=p["exclusive"], state=p["state"])
     if to_create:  # ARM takes an assignment at a scope that does not exist; refuse it before it does
-        check_targets_exist(storage(subscription), subscription, rg, account, containers)
+        check_targets_exist(account, containers, p["created_containers"], module.check_mode)
     if module.check_mode:
-        created, present, removed = [ra.predicted(subscription, s, g, principal) for s, g in to_create], [], to_delete
+        created = [ra.predicted(subscription, s, g, principal) if principal
+                   else ra.Assignment(s, ra.role_definition_id(subscription, g), shown) for s, g in to_create]
+        present, removed = [], to_delete
     else:
-        created, present, removed = apply(auth, subscription, principal, to_create, to_delete, p["replication_timeout"])
+        created, present, removed = apply(account, principal, to_create, to_delete, p["replication_timeout"])
     after = [a for a in before if a not in to_delete] + created + present
     result = dict(
         changed=bool(created or removed),
-        assignments=[a.to_dict() for a in sorted(after, key=ra.describe)],
+        assignments=[a.to_dict() for a in sorted(after, key=ra.label)],
         created=[a.to_dict() for a in created],
         removed=[a.to_dict() for a in removed],
     )
     if module.diff_mode:
-        header = f"V7 storage roles of {principal} on {account}"
+        header = f"V7 storage roles of {shown} on {account.name}"
         result["diff"] = dict(
             before=ra.diff_text(before), after=ra.diff_text(after), before_header=header, after_header=header
         )
@@ -408,7 +315,7 @@ def ensure(module: AzureModule) -> dict:
 
 
 def main() -> None:
-    AzureModule(ARGUMENT_SPEC, supports_check_mode=True).run(run)
+    AzureModule(ARGUMENT_SPEC).run(ensure)
 
 
 if __name__ == "__main__":

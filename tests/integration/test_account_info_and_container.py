@@ -201,7 +201,7 @@ INFO_CASES = {
                 "blob_cors_reason": None, "public_endpoint": None,
                 "firewall": {"enabled": None, "v7_ips_allowed": None, "missing_v7_ips": []},
                 "containers": {}, "missing_containers": [], "operator": dict.fromkeys(ALL_ALLOWED)},
-        problems=["storage account stnosuch was not found in resource group rg-data"]),
+        problems=["The storage account stnosuch was not found in resource group rg-data"]),
     "firewall: V7's IPs allowed": Info(
         "network", "stfirewall", {"v7_ips": ["203.0.113.7", "198.51.100.16/28"], "containers": ["images"]},
         expect={"ready": True, "public_endpoint": True,
@@ -284,12 +284,12 @@ def container_task(name: str, account: str, container: str, group: str = GROUP, 
 INFO_FAILURES = {
     "a missing resource group": Failure(
         "default", info_task("a missing resource group", "contosoimages", "rg-nosuch"),
-        ["Failed to read storage account contosoimages in resource group rg-nosuch: ResourceGroupNotFound: "
-         "Resource group 'rg-nosuch' could not be found."], 404, "ResourceGroupNotFound"),
+        [f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}: check resource_group and "
+         "subscription_id."], 404, "ResourceGroupNotFound"),
     "an unknown subscription": Failure(
         "default", info_task("an unknown subscription", "contosoimages", subscription_id=NO_SUCH_SUBSCRIPTION),
-        [f"SubscriptionNotFound: The subscription '{NO_SUCH_SUBSCRIPTION}' could not be found.",
-         "check subscription_id (AZURE_SUBSCRIPTION_ID)"], 404, "SubscriptionNotFound"),
+        [f"The subscription {NO_SUCH_SUBSCRIPTION} was not found, or the signed-in identity cannot see it: "
+         "check subscription_id."], 404, "SubscriptionNotFound"),
     "the auditor has no role on the resource group": Failure(
         "auditor", info_task("the auditor has no role on the resource group", "stother", OTHER_GROUP),
         ["Failed to read storage account stother in resource group rg-other: AuthorizationFailed",
@@ -303,15 +303,16 @@ INFO_FAILURES = {
 CONTAINER_FAILURES = {
     "container: a missing account": Failure(
         "default", container_task("container: a missing account", "stnosuch", "photos"),
-        [f"Storage account stnosuch was not found in resource group rg-data (subscription {SUBSCRIPTION}); "
-         "nothing was changed"], 404, "ResourceNotFound"),
+        [f"The storage account stnosuch was not found in resource group rg-data (subscription {SUBSCRIPTION}): "
+         "check storage_account, resource_group and subscription_id. Nothing was changed."], 404, "ResourceNotFound"),
     "container: a missing resource group": Failure(
         "default", container_task("container: a missing resource group", "contosoimages", "photos", "rg-nosuch"),
-        ["ResourceGroupNotFound: Resource group 'rg-nosuch' could not be found."], 404, "ResourceGroupNotFound"),
+        [f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}: check resource_group and "
+         "subscription_id. Nothing was changed."], 404, "ResourceGroupNotFound"),
     "container: FileStorage": Failure(
         "default", container_task("container: FileStorage", "contosofiles", "photos"),
         ["Storage account contosofiles is a FileStorage account: it has no Blob service, so it cannot hold blob "
-         "containers"], None, None),
+         "containers", "Nothing was changed."], None, "FeatureNotSupportedForAccount"),
 }
 AUDITOR_PREVIEW = container_task("the auditor previews a container", "contosoimages", "auditor-made",
                                  check_mode=True, diff=True)

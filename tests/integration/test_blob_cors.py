@@ -148,16 +148,17 @@ FAILURES = {
         sku="Premium_LRS"),
     "missing account": Failure(
         "stnosuch", None,
-        ["Storage account stnosuch in resource group rg-data was not found in subscription "
-         f"{SUBSCRIPTION}; nothing was changed"]),
+        [f"The storage account stnosuch was not found in resource group rg-data (subscription {SUBSCRIPTION}): "
+         "check storage_account, resource_group and subscription_id. Nothing was changed."]),
     "missing resource group": Failure(
         "contosoimages", None,
-        [f"Resource group rg-nosuch was not found in subscription {SUBSCRIPTION}; nothing was changed"],
+        [f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}: check resource_group and "
+         "subscription_id. Nothing was changed."],
         options={"resource_group": "rg-nosuch"}),
     "missing subscription": Failure(
         "contosoimages", None,
-        [f"Subscription {OTHER_SUBSCRIPTION} was not found (or the signed-in identity cannot see it); "
-         "nothing was changed"],
+        [f"The subscription {OTHER_SUBSCRIPTION} was not found, or the signed-in identity cannot see it: "
+         "check subscription_id. Nothing was changed."],
         options={"subscription_id": OTHER_SUBSCRIPTION}),
 }
 

@@ -289,7 +289,7 @@ def test_failures_are_clear_and_write_nothing_they_should_not(emulator):
         assert "not a multi-tenant application" in result["msg"]
         assert V7_APP_ID in result["msg"]
 
-    assert "app_id 'darwin-storage' is not a GUID" in run.task("not a guid")["msg"]
+    assert "app_id: 'darwin-storage' is not a GUID" in run.task("not a guid")["msg"]
 
     wrong = run.task("wrong secret")
     assert wrong["error_code"] == "AADSTS7000215"

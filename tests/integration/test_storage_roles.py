@@ -550,17 +550,17 @@ def test_missing_account_resource_group_and_containers_are_named_before_any_writ
         assert run.task(name)["changed"] is False and run.task(name)["assignments"] == []
     messages = {name: run.task(name)["msg"] for name in failing}
     assert messages["no account"] == (
-        f"The storage account nosuchaccount was not found in resource group {RG} (subscription {SUBSCRIPTION}); "
-        "nothing was changed: check storage_account, resource_group and subscription_id."
+        f"The storage account nosuchaccount was not found in resource group {RG} (subscription {SUBSCRIPTION}): "
+        "check storage_account, resource_group and subscription_id. Nothing was changed."
     )
     assert messages["no group"] == (
-        f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}; "
-        "nothing was changed: check resource_group and subscription_id."
+        f"The resource group rg-nosuch was not found in subscription {SUBSCRIPTION}: "
+        "check resource_group and subscription_id. Nothing was changed."
     )
     assert (
-        "Containers not found in storage account contosoimages: missing-one, missing-two." in messages["no containers"]
+        "Containers not found in storage account contosoimages: missing-one, missing-two. Create them" in messages["no containers"]
     )
-    assert "images," not in messages["no containers"] and "nothing was changed" in messages["no containers"]
+    assert "images," not in messages["no containers"] and "Nothing was changed" in messages["no containers"]
     assert run.task("no containers")["error_code"] == "ContainerNotFound"
     assert "contosofiles is a FileStorage account" in messages["no blob service"]
     assert run.task("absent, no subscription")["error_code"] == "SubscriptionNotFound"

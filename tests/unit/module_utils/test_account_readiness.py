@@ -5,8 +5,11 @@ import ipaddress
 
 import pytest
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import InputError
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import missing_message
+
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.account_readiness import (
-    OPERATOR_ACTIONS, ReadinessInputError, account_name_problem, action_matches, container_name_problem, evaluate,
+    OPERATOR_ACTIONS, with_verdict, account_name_problem, action_matches, container_name_problem, evaluate,
     not_covered, not_found, operator_flags, parse_v7_ip, permitted, rights_needed, rule_networks, validate_inputs)
 
 V7 = "https://darwin.v7labs.com"
@@ -115,7 +118,7 @@ def test_v7_ips_refused(value, why):
 
 
 def test_validate_inputs_names_every_bad_option():
-    with pytest.raises(ReadinessInputError) as info:
+    with pytest.raises(InputError) as info:
         validate_inputs("St-Bad", ["ok-one", "Bad_One"], ["203.0.113.7", "nope"], [V7, "ftp://x", "*"])
     message = str(info.value)
     for part in ("storage_account: 'St-Bad'", "containers: 'Bad_One'", "v7_ips: 'nope'",
@@ -299,8 +302,8 @@ CASES = {
 def test_evaluate(name):
     case = CASES[name]
     networks = [parse_v7_ip(ip) for ip in case.get("ips", [])]
-    result = evaluate(case["acct"], case.get("containers", {}), case.get("perms", [OWNER]), networks,
-                      case.get("origins", [V7]), needed=case.get("needed"))
+    result = with_verdict(evaluate(case["acct"], case.get("containers", {}), case.get("perms", [OWNER]), networks,
+                                   case.get("origins", [V7]), needed=case.get("needed")))
     expected = case["problems"]
     # every expected problem is the start of, or a part of, one actual problem, in order, and nothing more
     assert len(result["problems"]) == len(expected), result["problems"]
@@ -368,12 +371,14 @@ def test_file_storage_facts():
 
 
 def test_not_found_has_every_key_empty():
-    missing = not_found("stnosuch", "rg-data")
-    found = evaluate(account(), {}, [OWNER], [], [V7])
+    message = missing_message("account", subscription="sub", group="rg-data", account="stnosuch")
+    missing = with_verdict(not_found(message))
+    found = with_verdict(evaluate(account(), {}, [OWNER], [], [V7]))
     assert set(missing) == set(found)
     assert missing["exists"] is False and missing["ready"] is False
-    assert missing["problems"] == ["storage account stnosuch was not found in resource group rg-data: check "
-                                   "storage_account, resource_group and subscription_id"]
+    assert missing["problems"] == ["The storage account stnosuch was not found in resource group rg-data (subscription "
+                                   "sub): check storage_account, resource_group and subscription_id."]
+    assert missing["issues"] == [{"code": "account_not_found", "message": missing["problems"][0]}]
     assert missing["account"] is None and missing["containers"] == {} and missing["missing_containers"] == []
     assert set(missing["operator"]) == set(OPERATOR_ACTIONS) and set(missing["operator"].values()) == {None}
     assert set(missing["firewall"]) == set(found["firewall"])

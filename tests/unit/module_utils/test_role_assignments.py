@@ -251,7 +251,7 @@ def test_assignment_name_is_a_stable_uuid5():
     ],
 )
 def test_describe(assignment, text):
-    assert ra.describe(assignment) == text
+    assert ra.label(assignment) == text
 
 
 def test_diff_text_is_sorted_lines():

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import service_principal as sp
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import AuthSettings
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError
 from ansible_collections.v7labs.azure_storage.plugins.modules import v7_service_principal as module
 
@@ -182,6 +183,7 @@ def fake_module(graph, *, state="present", check=False, diff=False, app_id=APP, 
         check_mode=check,
         diff_mode=diff,
         clients=SimpleNamespace(graph=graph, tenant_id=TENANT),
+        auth=AuthSettings(credential_kind="secret", tenant=TENANT),
     )
 
 
