@@ -11,6 +11,9 @@ import yaml
 
 from . import roles
 
+# Subscription.state of Microsoft.Resources' subscriptions.json (2022-12-01), an enum ARM does not
+# widen (modelAsString false)
+SUBSCRIPTION_STATES = ("Enabled", "Warned", "PastDue", "Disabled", "Deleted")
 V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
 DEFAULT_SETTINGS = {
     # seconds a new service principal stays invisible to Graph reads
@@ -146,7 +149,17 @@ class State:
 
     def _load_subscription(self, tid: str, s: dict) -> None:
         sid = _lower(s["id"])
-        sub = {"id": sid, "tenant_id": tid, "display_name": s.get("display_name", sid), "resource_groups": {}}
+        state = s.get("state", "Enabled")
+        if state not in SUBSCRIPTION_STATES:
+            raise StateError(f"subscription {sid}: state must be one of {', '.join(SUBSCRIPTION_STATES)}")
+        sub = {
+            "id": sid,
+            "tenant_id": tid,
+            "display_name": s.get("display_name", sid),
+            "state": state,
+            "tags": {str(k): str(v) for k, v in (s.get("tags") or {}).items()},
+            "resource_groups": {},
+        }
         self.subscriptions[sid] = sub
         for rg in s.get("resource_groups") or []:
             group = {"name": rg["name"], "location": rg.get("location", "westeurope"), "accounts": {}}
@@ -227,7 +240,12 @@ class State:
                             entry["delete_retention_policy"] = acct["blob"]["deleteRetentionPolicy"]
                         accounts.append(entry)
                     groups.append({"name": group["name"], "location": group["location"], "storage_accounts": accounts})
-                subs.append({"id": sub["id"], "display_name": sub["display_name"], "resource_groups": groups})
+                entry = {"id": sub["id"], "display_name": sub["display_name"]}
+                if sub["state"] != "Enabled":
+                    entry["state"] = sub["state"]
+                if sub["tags"]:
+                    entry["tags"] = dict(sub["tags"])
+                subs.append({**entry, "resource_groups": groups})
             assignments = [
                 {
                     "name": ra["name"],
