@@ -136,7 +136,7 @@ async def service_middleware(request: web.Request, handler):
                 "duration_ms": round((time.monotonic() - started) * 1000, 2),
                 "caller": caller.object_id if caller else request.get("client_id"),
                 "tenant": caller.tenant_id if caller else request.get("tenant_id"),
-                "write": request.method in ("PUT", "POST", "PATCH", "DELETE") and kind in ("arm", "graph"),
+                "write": is_write(kind, request.method, request.path),
                 "fault": fault,
                 # token requests carry secrets and their replies carry tokens: never kept
                 "request_body": None if is_token else _json_or_none(request_text),
@@ -145,6 +145,19 @@ async def service_middleware(request: web.Request, handler):
                 else _json_or_none(response.body.decode("utf-8") if isinstance(response.body, bytes) else None),
             }
         )
+
+
+# reads that are sent as POST: Graph's directoryObjects/getByIds (azure-cli's `az role assignment
+# list` resolves principals with it) changes nothing
+_READS_BY_POST = re.compile(r"^/graph/v1\.0/directoryObjects/getByIds/?$", re.IGNORECASE)
+
+
+def is_write(kind: str, method: str, path: str) -> bool:
+    """Whether a request can change the world: a PUT, POST, PATCH or DELETE to ARM or Graph, other
+    than a read sent as POST."""
+    if kind not in ("arm", "graph") or method not in ("PUT", "POST", "PATCH", "DELETE"):
+        return False
+    return not (method == "POST" and _READS_BY_POST.match(path))
 
 
 def _throttled(request, kind, emu) -> web.Response:

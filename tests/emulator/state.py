@@ -61,6 +61,11 @@ class State:
                 "home_tenant": app.get("home_tenant", "5b0e5b2a-0000-4000-8000-0000000000f7"),
                 "multi_tenant": app.get("multi_tenant", True),
                 "identifier_uris": list(app.get("identifier_uris") or []),
+                # the application object in its home tenant's directory (Graph /applications/{id})
+                "object_id": _lower(app.get("object_id") or uuid.uuid5(uuid.NAMESPACE_URL, "application/" + app["app_id"])),
+                "created": app.get("created", "2021-01-01T00:00:00Z"),
+                "owners": [_lower(o) for o in app.get("owners") or []],
+                "sign_in_audience": app.get("sign_in_audience"),
             }
         self.tenants: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
