@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from . import arm, entra, graph, responses
+from . import arm, blob_service, entra, graph, responses
 from .faults import Faults
 from .state import State
 from .storage import _account_key as account_key
@@ -136,7 +136,7 @@ async def service_middleware(request: web.Request, handler):
                 "duration_ms": round((time.monotonic() - started) * 1000, 2),
                 "caller": caller.object_id if caller else request.get("client_id"),
                 "tenant": caller.tenant_id if caller else request.get("tenant_id"),
-                "write": request.method in ("PUT", "POST", "PATCH", "DELETE") and kind in ("arm", "graph"),
+                "write": is_write(kind, request.method, request.path),
                 "fault": fault,
                 # token requests carry secrets and their replies carry tokens: never kept
                 "request_body": None if is_token else _json_or_none(request_text),
@@ -145,6 +145,19 @@ async def service_middleware(request: web.Request, handler):
                 else _json_or_none(response.body.decode("utf-8") if isinstance(response.body, bytes) else None),
             }
         )
+
+
+# reads that are sent as POST: Graph's directoryObjects/getByIds (azure-cli's `az role assignment
+# list` resolves principals with it) changes nothing
+_READS_BY_POST = re.compile(r"^/graph/v1\.0/directoryObjects/getByIds/?$", re.IGNORECASE)
+
+
+def is_write(kind: str, method: str, path: str) -> bool:
+    """Whether a request can change the world: a PUT, POST, PATCH or DELETE to ARM, Graph or the
+    Blob data plane, other than a read sent as POST."""
+    if kind not in ("arm", "graph", "blob") or method not in ("PUT", "POST", "PATCH", "DELETE"):
+        return False
+    return not (method == "POST" and _READS_BY_POST.match(path))
 
 
 def _throttled(request, kind, emu) -> web.Response:
@@ -174,9 +187,10 @@ def _server_error(request, kind, status) -> web.Response:
 
 
 # ------------------------------------------------------------------ Blob data plane
-# Only Get Blob Service Properties (GET /?restype=service&comp=properties), the one data-plane call
-# that azure.azcollection's azure_rm_storageaccount(_info) make on every run (they read the static
-# website settings with a key from listKeys). Shapes from Microsoft's REST reference and recorded
+# Get and Set Blob Service Properties (GET|PUT /?restype=service&comp=properties): the Get that
+# azure.azcollection's azure_rm_storageaccount(_info) make on every run (they read the static
+# website settings with a key from listKeys), and the Get + Set of V7's guide's
+# `az storage cors add --services b` (blob_service.py has the evidence). Shapes from Microsoft's REST reference and recorded
 # replies (azure-sdk-for-js nock recordings, x-ms-version 2019-12-12): XML body, Server
 # Windows-Azure-Blob/1.0, errors as <Error><Code/><Message/></Error> plus x-ms-error-code.
 BLOB_SERVER = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
@@ -217,13 +231,16 @@ def shared_key_signature(key: str, string_to_sign: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _blob_error(request: web.Request, status: int, code: str, message: str, detail: str | None = None) -> web.Response:
+def _blob_error(request: web.Request, status: int, code: str, message: str, detail: str | None = None,
+                details: dict[str, str] | None = None) -> web.Response:
     request_id = str(uuid.uuid4())
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
     body = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{escape(message)}\n"
             f"RequestId:{request_id}\nTime:{stamp}</Message>")
     if detail:
         body += f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>"
+    for name, value in (details or {}).items():
+        body += f"<{name}>{escape(value)}</{name}>"
     body += "</Error>"
     headers = {**_blob_headers(request, request_id), "x-ms-error-code": code}
     return web.Response(status=status, body=body.encode("utf-8"), headers=headers)
@@ -316,37 +333,6 @@ def _check_shared_key(request: web.Request, acct: dict) -> web.Response | None:
     return None
 
 
-def blob_service_properties_xml(blob: dict) -> str:
-    """Get Blob Service Properties' body for the account's Blob service as ARM stores it: CORS and
-    delete retention are the same settings on both planes; logging and metrics are off and the
-    static website disabled (the emulator keeps neither)."""
-    off = "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>"
-    rules = "".join(
-        "<CorsRule>"
-        f"<AllowedMethods>{escape(','.join(rule.get('allowedMethods') or []))}</AllowedMethods>"
-        f"<AllowedOrigins>{escape(','.join(rule.get('allowedOrigins') or []))}</AllowedOrigins>"
-        f"<AllowedHeaders>{escape(','.join(rule.get('allowedHeaders') or []))}</AllowedHeaders>"
-        f"<ExposedHeaders>{escape(','.join(rule.get('exposedHeaders') or []))}</ExposedHeaders>"
-        f"<MaxAgeInSeconds>{int(rule.get('maxAgeInSeconds') or 0)}</MaxAgeInSeconds>"
-        "</CorsRule>"
-        for rule in (blob.get("cors") or {}).get("corsRules") or []
-    )
-    retention = blob.get("deleteRetentionPolicy") or {}
-    deletion = "<Enabled>false</Enabled>"
-    if retention.get("enabled"):
-        deletion = f"<Enabled>true</Enabled><Days>{int(retention['days'])}</Days>"
-    return (
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><StorageServiceProperties>"
-        f"<Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete>{off}</Logging>"
-        f"<HourMetrics><Version>1.0</Version><Enabled>false</Enabled>{off}</HourMetrics>"
-        f"<MinuteMetrics><Version>1.0</Version><Enabled>false</Enabled>{off}</MinuteMetrics>"
-        + (f"<Cors>{rules}</Cors>" if rules else "<Cors />")
-        + f"<DeleteRetentionPolicy>{deletion}</DeleteRetentionPolicy>"
-        "<StaticWebsite><Enabled>false</Enabled></StaticWebsite>"
-        "</StorageServiceProperties>"
-    )
-
-
 async def blob_dispatch(request: web.Request) -> web.Response:
     emu: Emulator = request.app["emulator"]
     acct = _find_account(emu, blob_account_of(request.host) or "")
@@ -359,12 +345,21 @@ async def blob_dispatch(request: web.Request) -> web.Response:
     if denied is not None:
         return denied
     query = {name.lower(): value for name, value in request.query.items()}
-    if not (request.method == "GET" and request.path == "/" and query.get("restype") == "service"
-            and query.get("comp") == "properties"):
+    service_properties = request.path == "/" and query.get("restype") == "service" and query.get("comp") == "properties"
+    if not service_properties or request.method not in ("GET", "PUT"):
         return _blob_error(request, 501, "NotImplemented",
-                           "The emulator's Blob endpoint serves Get Blob Service Properties only.")
+                           "The emulator's Blob endpoint serves Get and Set Blob Service Properties only.")
     headers = _blob_headers(request, str(uuid.uuid4()))
-    return web.Response(status=200, body=blob_service_properties_xml(acct["blob"]).encode("utf-8"), headers=headers)
+    if request.method == "PUT":
+        try:
+            changes = blob_service.parse_set_request(await request.read())
+        except blob_service.BlobXmlError as err:
+            return _blob_error(request, 400, err.code, err.message, details=err.details)
+        blob_service.apply(acct, changes)
+        # 202 Accepted with no body (Set Blob Service Properties)
+        del headers["Content-Type"]
+        return web.Response(status=202, headers={**headers, "Content-Length": "0"})
+    return web.Response(status=200, body=blob_service.service_properties_xml(acct).encode("utf-8"), headers=headers)
 
 
 async def dispatch(request: web.Request) -> web.Response:

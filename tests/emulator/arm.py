@@ -51,6 +51,9 @@ class Ctx:
                 "you just transferred your subscription and see this error message, please try back later.",
                 headers=_challenge("The access token is from the wrong issuer."),
             )
+        from .resources import refuse_writes_when_read_only
+
+        refuse_writes_when_read_only(sub, self.request.method)
         return sub
 
     def resource_group(self, sid: str, rg: str) -> dict:
@@ -153,9 +156,13 @@ def route(pattern: str, **handlers):
 
 
 def _register():
-    from . import authorization, storage
+    from . import authorization, resources, storage
 
-    # Microsoft.Resources: what azure.azcollection's modules read before their own work
+    # Microsoft.Resources: what every client reads after sign-in (resources.py), and what
+    # azure.azcollection's modules read before their own work
+    route(r"/subscriptions", GET=resources.list_subscriptions)
+    route(_SUB, GET=resources.get_subscription)
+    route(r"/tenants", GET=resources.list_tenants)
     route(_RG, GET=get_resource_group)
     route(_SUB + r"/providers/Microsoft\.Storage/storageAccounts", GET=storage.list_accounts)
     route(_RG + r"/providers/Microsoft\.Storage/storageAccounts", GET=storage.list_accounts)

@@ -1,10 +1,28 @@
-"""Microsoft Graph v1.0: servicePrincipals (create, get by id or appId, list by appId, delete)."""
+"""Microsoft Graph v1.0: servicePrincipals (create, get by id or appId, list by appId or by
+servicePrincipalNames, delete), applications (list by `$filter`, get, create, delete) and
+directoryObjects/getByIds.
+
+What Azure's own clients call besides what the collection calls:
+
+- `az ad sp create --id <appId>` (V7's guide) first looks the id up as an application of the
+  caller's tenant: `GET /applications?$filter=appId eq '<id>'` (200 `{"value": []}` for an app of
+  another tenant, such as V7's), then `GET /applications/<id>` (404 Request_ResourceNotFound), and
+  only then POSTs `/servicePrincipals` (azure-cli `command_modules/role/custom.py`,
+  `_resolve_application`; replayed from
+  tests/fidelity/reference/recordings/azure-cli_test_service_principal_scenario.yaml, #16-#19).
+- `az ad app create` / `az ad app delete` and the sp look-ups of the same recording (#0-#14).
+- `az role assignment list` resolves who holds each assignment with
+  `POST /directoryObjects/getByIds {"ids": [...]}` (azure-cli `command_modules/role/custom.py`,
+  `_get_object_stubs`), a read sent as POST; it answers the objects found, each with
+  `@odata.type`, and leaves out ids it does not know (Graph's directoryobject-getbyids reference).
+"""
 from __future__ import annotations
 
 import json
 import re
 import time
 import urllib.parse
+import uuid
 
 from aiohttp import web
 
@@ -31,6 +49,16 @@ _BY_ID = re.compile(r"^servicePrincipals/(?P<id>[^/()]+)$", re.IGNORECASE)
 _BY_APP_ID = re.compile(r"^servicePrincipals\(appId='(?P<app_id>[^']*)'\)$", re.IGNORECASE)
 _FILTER_APP_ID = re.compile(r"^\s*appId\s+eq\s+'(?P<v>[^']*)'\s*$", re.IGNORECASE)
 _FILTER_SPN = re.compile(r"^\s*servicePrincipalNames/any\(c:c\s+eq\s+'(?P<v>[^']*)'\)\s*$", re.IGNORECASE)
+_APP_BY_ID = re.compile(r"^applications/(?P<id>[^/()]+)$", re.IGNORECASE)
+_APP_FILTERS = (
+    ("appId", re.compile(r"^\s*appId\s+eq\s+'(?P<v>[^']*)'\s*$", re.IGNORECASE)),
+    ("displayName", re.compile(r"^\s*displayName\s+eq\s+'(?P<v>[^']*)'\s*$", re.IGNORECASE)),
+    ("startswith", re.compile(r"^\s*startswith\(\s*displayName\s*,\s*'(?P<v>[^']*)'\s*\)\s*$", re.IGNORECASE)),
+    ("identifierUri", re.compile(r"^\s*identifierUris/any\((?P<x>\w+):(?P=x)\s+eq\s+'(?P<v>[^']*)'\)\s*$", re.IGNORECASE)),
+)
+# what application objects are created with when the request does not say (Graph v1.0 application
+# resource; the recorded POST above sent no signInAudience and got this one back)
+DEFAULT_SIGN_IN_AUDIENCE = "AzureADandPersonalMicrosoftAccount"
 
 
 def _odata_context(emu, suffix: str) -> str:
@@ -178,6 +206,34 @@ async def dispatch(request: web.Request) -> web.Response:
                 _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES, owned=sp)
                 del _directory(emu, caller)[sp["id"]]
                 return responses.graph(None, 204)
+        if resource.lower() == "applications":
+            if request.method == "GET":
+                return _list_applications(request, emu, caller)
+            if request.method == "POST":
+                return await _create_application(request, emu, caller)
+        app_by_id = _APP_BY_ID.match(resource)
+        if app_by_id:
+            key = app_by_id.group("id").lower()
+            if request.method == "GET":
+                _require(emu, caller, READ_PERMISSIONS, READ_ROLES)
+                app = _find_application(emu, caller, key)
+                if app is None:
+                    raise _not_found(app_by_id.group("id"))
+                return responses.graph(_app_body(emu, app, entity=True))
+            if request.method == "DELETE":
+                _require(emu, caller, WRITE_PERMISSIONS | {OWNED_BY}, WRITE_ROLES)
+                app = _find_application(emu, caller, key)
+                if app is None:
+                    raise _not_found(app_by_id.group("id"))
+                _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES, owned={"_owners": app["owners"]})
+                # deleting an application also deletes its service principal in its home tenant
+                directory = _directory(emu, caller)
+                for oid in [oid for oid, sp in directory.items() if sp["appId"] == app["app_id"]]:
+                    del directory[oid]
+                del emu.state.applications[app["app_id"]]
+                return responses.graph(None, 204)
+        if resource.lower() == "directoryobjects/getbyids" and request.method == "POST":
+            return await _get_by_ids(request, emu, caller)
         segment = resource.split("/")[-1] or resource
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
     except GraphError as err:
@@ -239,3 +295,195 @@ async def _create(request, emu, caller) -> web.Response:
     sp = emu.state.add_service_principal(caller.tenant_id, app_id, owners=[caller.object_id] if owned_by else None)
     location = f"{emu.graph_audience}v2/{caller.tenant_id}/directoryObjects/{sp['id']}/Microsoft.DirectoryServices.ServicePrincipal"
     return responses.graph(_sp_body(emu, sp, entity=True), 201, headers={"Location": location})
+
+
+# ------------------------------------------------------------------ applications
+def _find_application(emu, caller, object_id: str) -> dict | None:
+    """An application object of the caller's tenant, by its object id (Graph does not take an
+    appId here: `GET /applications/<appId>` is 404, as recorded)."""
+    for app in emu.state.applications.values():
+        if app["home_tenant"] == caller.tenant_id and app["object_id"] == object_id.lower():
+            return app
+    return None
+
+
+def _app_body(emu, app: dict, *, entity: bool) -> dict:
+    """The application resource with the keys Graph v1.0 sent in the recording (#1, #2)."""
+    from .resources import default_domain
+
+    body = {"@odata.context": _odata_context(emu, "applications/$entity")} if entity else {}
+    tenant = emu.state.tenants.get(app["home_tenant"])
+    body.update(
+        {
+            "id": app["object_id"],
+            "deletedDateTime": None,
+            "appId": app["app_id"],
+            "applicationTemplateId": None,
+            "disabledByMicrosoftStatus": None,
+            "createdDateTime": app["created"],
+            "displayName": app["display_name"],
+            "description": None,
+            "groupMembershipClaims": None,
+            "identifierUris": list(app["identifier_uris"]),
+            "isDeviceOnlyAuthSupported": None,
+            "isFallbackPublicClient": None,
+            "notes": None,
+            "publisherDomain": default_domain(tenant) if tenant else None,
+            "serviceManagementReference": None,
+            "signInAudience": app.get("sign_in_audience")
+            or ("AzureADMultipleOrgs" if app["multi_tenant"] else "AzureADMyOrg"),
+            "tags": [],
+            "tokenEncryptionKeyId": None,
+            "defaultRedirectUri": None,
+            "certification": None,
+            "optionalClaims": None,
+            "addIns": [],
+            "api": {
+                "acceptMappedClaims": None,
+                "knownClientApplications": [],
+                "requestedAccessTokenVersion": 2,
+                "oauth2PermissionScopes": [],
+                "preAuthorizedApplications": [],
+            },
+            "appRoles": [],
+            "info": {"logoUrl": None, "marketingUrl": None, "privacyStatementUrl": None, "supportUrl": None, "termsOfServiceUrl": None},
+            "keyCredentials": [],
+            "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+            "passwordCredentials": [],
+            "publicClient": {"redirectUris": []},
+            "requiredResourceAccess": [],
+            "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+            "web": {
+                "homePageUrl": None,
+                "logoutUrl": None,
+                "redirectUris": [],
+                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+            },
+            "spa": {"redirectUris": []},
+        }
+    )
+    return body
+
+
+def _list_applications(request, emu, caller) -> web.Response:
+    """Applications registered in the caller's tenant; a multi-tenant app registered elsewhere
+    (V7's) is not among them even where its service principal exists."""
+    _require(emu, caller, READ_PERMISSIONS, READ_ROLES)
+    items = [app for app in emu.state.applications.values() if app["home_tenant"] == caller.tenant_id]
+    text = request.query.get("$filter")
+    if text:
+        for kind, pattern in _APP_FILTERS:
+            match = pattern.match(text)
+            if match:
+                wanted = match.group("v")
+                break
+        else:
+            raise GraphError(
+                400,
+                "Request_UnsupportedQuery",
+                "Unsupported or invalid query filter clause specified for property 'appId' of resource 'Application'.",
+            )
+        if kind == "appId":
+            items = [a for a in items if a["app_id"] == wanted.lower()]
+        elif kind == "displayName":
+            items = [a for a in items if a["display_name"] == wanted]
+        elif kind == "startswith":
+            items = [a for a in items if a["display_name"].lower().startswith(wanted.lower())]
+        else:
+            items = [a for a in items if wanted in a["identifier_uris"]]
+    return responses.graph(
+        {"@odata.context": _odata_context(emu, "applications"), "value": [_app_body(emu, a, entity=False) for a in items]}
+    )
+
+
+async def _create_application(request, emu, caller) -> web.Response:
+    owned_by = _require(emu, caller, WRITE_PERMISSIONS, WRITE_ROLES, owned={"_owners": [caller.object_id.lower()]})
+    try:
+        body = json.loads(await request.text() or "{}")
+    except ValueError:
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+        )
+    if not isinstance(body, dict) or not body.get("displayName"):
+        raise GraphError(400, "Request_BadRequest", "Property displayName is required.")
+    audience = body.get("signInAudience") or DEFAULT_SIGN_IN_AUDIENCE
+    app_id = str(uuid.uuid4())
+    app = {
+        "app_id": app_id,
+        "display_name": str(body["displayName"]),
+        "home_tenant": caller.tenant_id,
+        "multi_tenant": audience != "AzureADMyOrg",
+        "sign_in_audience": audience,
+        "identifier_uris": [str(u) for u in body.get("identifierUris") or []],
+        "object_id": str(uuid.uuid4()),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "owners": [caller.object_id.lower()] if owned_by else [],
+    }
+    emu.state.applications[app_id] = app
+    location = f"{emu.graph_audience}v2/{caller.tenant_id}/directoryObjects/{app['object_id']}/Microsoft.DirectoryServices.Application"
+    return responses.graph(_app_body(emu, app, entity=True), 201, headers={"Location": location})
+
+
+# ------------------------------------------------------------------ directoryObjects
+_TYPES = {"serviceprincipal": "servicePrincipal", "user": "user", "group": "group", "application": "application", "device": "device"}
+
+
+def _user_body(emu, tenant: dict, user: dict) -> dict:
+    from .resources import default_domain
+
+    nickname = re.sub(r"[^a-z0-9]", "", user["display_name"].lower()) or user["object_id"][:8]
+    return {
+        "@odata.type": "#microsoft.graph.user",
+        "id": user["object_id"],
+        "businessPhones": [],
+        "displayName": user["display_name"],
+        "givenName": None,
+        "jobTitle": None,
+        "mail": None,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": None,
+        "surname": None,
+        "userPrincipalName": f"{nickname}@{default_domain(tenant)}",
+    }
+
+
+async def _get_by_ids(request, emu, caller) -> web.Response:
+    """POST /directoryObjects/getByIds: the directory objects of the caller's tenant among `ids`
+    (optionally only of `types`), each with its `@odata.type`; unknown ids are left out."""
+    _require(emu, caller, READ_PERMISSIONS, READ_ROLES)
+    try:
+        body = json.loads(await request.text() or "{}")
+    except ValueError:
+        body = None
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not ids:
+        raise GraphError(400, "Request_BadRequest", "Invalid value specified for property 'ids' of resource 'DirectoryObject'.")
+    if len(ids) > 1000:
+        raise GraphError(400, "Request_BadRequest", "The number of ids should not exceed 1000.")
+    types = {_TYPES.get(str(t).lower(), str(t)) for t in body.get("types") or []} or set(_TYPES.values())
+    tenant = emu.state.tenants[caller.tenant_id]
+    identities = {i["object_id"]: i for i in tenant["identities"].values()}
+    found = []
+    for raw in ids:
+        oid = str(raw).lower()
+        sp = tenant["service_principals"].get(oid)
+        if sp is not None and _visible(emu, sp) and "servicePrincipal" in types:
+            found.append({"@odata.type": "#microsoft.graph.servicePrincipal", **_sp_body(emu, sp, entity=False)})
+        elif oid in identities and "servicePrincipal" in types:
+            ident = identities[oid]
+            stand_in = {
+                "id": oid,
+                "appId": ident["client_id"],
+                "displayName": ident["display_name"],
+                "appDisplayName": ident["display_name"],
+                "appOwnerOrganizationId": tenant["id"],
+                "servicePrincipalNames": [ident["client_id"]],
+                "createdDateTime": "2021-01-01T00:00:00Z",
+            }
+            found.append({"@odata.type": "#microsoft.graph.servicePrincipal", **_sp_body(emu, stand_in, entity=False)})
+        elif oid in tenant["users"] and "user" in types:
+            found.append(_user_body(emu, tenant, tenant["users"][oid]))
+    return responses.graph({"@odata.context": _odata_context(emu, "directoryObjects"), "value": found})

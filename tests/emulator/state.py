@@ -11,6 +11,9 @@ import yaml
 
 from . import roles
 
+# Subscription.state of Microsoft.Resources' subscriptions.json (2022-12-01), an enum ARM does not
+# widen (modelAsString false)
+SUBSCRIPTION_STATES = ("Enabled", "Warned", "PastDue", "Disabled", "Deleted")
 V7_APP_ID = "95e63529-38cc-435c-b247-32a1d62f321d"
 DEFAULT_SETTINGS = {
     # seconds a new service principal stays invisible to Graph reads
@@ -58,6 +61,11 @@ class State:
                 "home_tenant": app.get("home_tenant", "5b0e5b2a-0000-4000-8000-0000000000f7"),
                 "multi_tenant": app.get("multi_tenant", True),
                 "identifier_uris": list(app.get("identifier_uris") or []),
+                # the application object in its home tenant's directory (Graph /applications/{id})
+                "object_id": _lower(app.get("object_id") or uuid.uuid5(uuid.NAMESPACE_URL, "application/" + app["app_id"])),
+                "created": app.get("created", "2021-01-01T00:00:00Z"),
+                "owners": [_lower(o) for o in app.get("owners") or []],
+                "sign_in_audience": app.get("sign_in_audience"),
             }
         self.tenants: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
@@ -146,7 +154,17 @@ class State:
 
     def _load_subscription(self, tid: str, s: dict) -> None:
         sid = _lower(s["id"])
-        sub = {"id": sid, "tenant_id": tid, "display_name": s.get("display_name", sid), "resource_groups": {}}
+        state = s.get("state", "Enabled")
+        if state not in SUBSCRIPTION_STATES:
+            raise StateError(f"subscription {sid}: state must be one of {', '.join(SUBSCRIPTION_STATES)}")
+        sub = {
+            "id": sid,
+            "tenant_id": tid,
+            "display_name": s.get("display_name", sid),
+            "state": state,
+            "tags": {str(k): str(v) for k, v in (s.get("tags") or {}).items()},
+            "resource_groups": {},
+        }
         self.subscriptions[sid] = sub
         for rg in s.get("resource_groups") or []:
             group = {"name": rg["name"], "location": rg.get("location", "westeurope"), "accounts": {}}
@@ -227,7 +245,12 @@ class State:
                             entry["delete_retention_policy"] = acct["blob"]["deleteRetentionPolicy"]
                         accounts.append(entry)
                     groups.append({"name": group["name"], "location": group["location"], "storage_accounts": accounts})
-                subs.append({"id": sub["id"], "display_name": sub["display_name"], "resource_groups": groups})
+                entry = {"id": sub["id"], "display_name": sub["display_name"]}
+                if sub["state"] != "Enabled":
+                    entry["state"] = sub["state"]
+                if sub["tags"]:
+                    entry["tags"] = dict(sub["tags"])
+                subs.append({**entry, "resource_groups": groups})
             assignments = [
                 {
                     "name": ra["name"],

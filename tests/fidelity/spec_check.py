@@ -18,6 +18,14 @@ _REAL_AZURE_DEVIATIONS = {
     "RoleDefinitions_": re.compile(
         r"properties\.(createdBy|createdOn|updatedBy|updatedOn): OBJECT_ADDITIONAL_PROPERTIES"
     ),
+    # subscriptions.json (2022-12-01) requires `nextLink` on SubscriptionListResult and
+    # TenantListResult and declares no `count`; live ARM sends `"count": {"type": "Total", ...}` with
+    # the subscriptions and no `nextLink` on the last page (tests/emulator/resources.py cites the
+    # evidence). azure-core's pager stops when nextLink is absent.
+    "Subscriptions_List": re.compile(
+        r"response \$(\.count: OBJECT_ADDITIONAL_PROPERTIES|: OBJECT_MISSING_REQUIRED_PROPERTY: missing required property 'nextLink')"
+    ),
+    "Tenants_List": re.compile(r"response \$: OBJECT_MISSING_REQUIRED_PROPERTY: missing required property 'nextLink'"),
 }
 
 

@@ -617,7 +617,9 @@ def _operation(
         examples=examples,
         specificity=specificity,
         _pattern=pattern,
-        _needs_provider=provider is not None and not names_provider,
+        # Microsoft.Resources serves its own paths with no provider segment (`/subscriptions`,
+        # `/tenants`): a template with a literal segment names its resource itself
+        _needs_provider=provider is not None and not names_provider and specificity[0] == 0,
         _definitions=compiler.definitions,
     )
 

@@ -13,21 +13,41 @@ from tests.conftest import ROOT
 
 from .recordings import load_recording, recording_paths
 from .replay import compare, replay_requests
-from .swagger import SpecIndex
 
 STATE = os.path.join(ROOT, "tests", "emulator", "states", "recordings.yml")
 RECORDER = {"client_id": "0d504196-0000-4000-8000-0000000000c1", "secret": "Replay-Secret.0001"}
 TENANT = "54826b22-38d6-4fb2-bad9-b7b93a3e9c5a"
 
 
-def _emulated(interaction) -> bool:
-    """The recorded calls the emulator serves: Graph servicePrincipals, and ARM operations of the
-    providers it emulates (the recordings also create a managed identity and Graph applications
-    as set-up, which the emulator's seed state stands in for)."""
-    path = interaction.url.split("?")[0]
-    if interaction.kind == "graph":
-        return "/servicePrincipals" in path
-    return interaction.kind == "arm" and SpecIndex.load().find(interaction.method, interaction.url) is not None
+# Recorded calls left out of the replay, each with its reason. Everything else of every recording
+# is replayed and compared (test_every_recorded_call_is_replayed_or_has_a_reason checks that).
+NOT_REPLAYED = {
+    ("azure-cli_test_role_assignment_at_scope.yaml", 0): (
+        "PUT Microsoft.ManagedIdentity/userAssignedIdentities: the recording creates a managed identity "
+        "as set-up for the role assignment; the emulator does not serve Microsoft.ManagedIdentity, and "
+        "its seed state (states/recordings.yml) holds that identity's service principal instead"
+    ),
+}
+
+
+def _replayed(recording: str) -> list:
+    return [
+        interaction
+        for index, interaction in enumerate(load_recording(_path(recording)))
+        if (recording, index) not in NOT_REPLAYED
+    ]
+
+
+def _path(recording: str):
+    return next(p for p in recording_paths() if p.name == recording)
+
+
+def test_every_recorded_call_is_replayed_or_has_a_reason():
+    for recording, index in NOT_REPLAYED:
+        assert index < len(load_recording(_path(recording))), (recording, index)
+    for path in recording_paths():
+        for interaction in load_recording(path):
+            assert interaction.kind in ("arm", "graph"), (path.name, interaction.url)
 
 
 @pytest.mark.parametrize("recording", [p.name for p in recording_paths()])
@@ -41,7 +61,7 @@ def test_replay_matches_the_recording(emulator, recording):
     scopes = {"arm": "https://management.core.windows.net/.default", "graph": emulator.graph_url + ".default"}
     origins = {"https://management.azure.com": base, "https://graph.microsoft.com": emulator.graph_url.rstrip("/")}
     mapping: dict[str, str] = {}
-    interactions = [i for i in load_recording(recording_paths()[[p.name for p in recording_paths()].index(recording)]) if _emulated(i)]
+    interactions = _replayed(recording)
     assert interactions, "every recording has calls the emulator serves"
     differences = []
     for index, interaction in enumerate(interactions):
@@ -59,5 +79,10 @@ def test_replay_matches_the_recording(emulator, recording):
         body = reply.json() if reply.content else None
         differences += [f"#{index} {request.method} {request.url.split('?')[0]}: {d}" for d in compare(request.expected, reply.status_code, body)]
         if request.method == "POST" and reply.status_code == 201 and isinstance(body, dict):
-            mapping[interaction.response_body["id"]] = body["id"]
+            # ids the emulator handed out stand for the recorded ones from here on (an application's
+            # object id and appId, a service principal's object id)
+            for key in ("id", "appId"):
+                recorded = interaction.response_body.get(key)
+                if recorded and body.get(key) and recorded.lower() not in (k.lower() for k in mapping):
+                    mapping[recorded] = body[key]
     assert differences == []
