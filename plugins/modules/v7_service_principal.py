@@ -49,6 +49,13 @@ options:
         assignment at a scope the identity cannot read does not keep the principal.
     type: bool
     default: false
+  ignore_scopes:
+    description:
+      - With O(keep_if_assigned), role assignments at or below these scopes do not keep the principal:
+        the scopes where the same run removes V7's roles first (in check mode they are still there).
+    type: list
+    elements: str
+    default: []
   visibility_timeout:
     description:
       - Seconds to keep re-reading a principal that Graph says exists (HTTP 409 on create) but
@@ -138,6 +145,7 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import
     raise_problems,
 )
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import tenant_assignments
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import settings_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.service_principal import (
@@ -218,7 +226,10 @@ def ensure(module: AzureModule) -> dict:
     action = plan_action(current, state)
     kept_for: list[str] = []
     if action == DELETE and module.params["keep_if_assigned"]:
-        held = tenant_assignments(module.clients, current["object_id"])
+        ignored = [ra.normalise_scope(scope) for scope in module.params["ignore_scopes"]]
+        held = [a for a in tenant_assignments(module.clients, current["object_id"])
+                if not any(ra.normalise_scope(a.scope) == s or ra.normalise_scope(a.scope).startswith(s + "/")
+                           for s in ignored)]
         if held:
             action, kept_for = None, sorted({a.scope for a in held})
             module.warn(f"V7's service principal {current['object_id']} stays in the tenant: it still holds "
@@ -256,6 +267,7 @@ def main() -> None:
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "visibility_timeout": {"type": "int", "default": 60},
             "keep_if_assigned": {"type": "bool", "default": False},
+            "ignore_scopes": {"type": "list", "elements": "str", "default": []},
         },
         needs_subscription=False,
     ).run(ensure)

@@ -59,8 +59,8 @@ WHY_NOT = {
                        "kind StorageV2 with premium sku Premium_LRS holds page blobs only",
                        "general-purpose v2 (StorageV2) with a Standard SKU, BlockBlobStorage or BlobStorage",
                        "Nothing was changed on it"],
-    "fabrikambadprefix": ["v7_prefix 'experiments' is not in the form container-name/folder-name",
-                          "for example 'images/v7'"],
+    "fabrikambadprefix": ["v7_prefix: 'experiments' is not in the form container-name/folder-name",
+                          "for example images/v7", "Nothing was sent to Azure"],
 }
 
 # V7's roles after configure, per account: (role, where).
@@ -109,13 +109,16 @@ MISSING_BEFORE = {
     "fabrikamlocked": [f"V7's service principal does not exist in tenant {FABRIKAM}"],
     "fabrikamnewbox": [f"V7's service principal does not exist in tenant {FABRIKAM}",
                        "container annotations does not exist"],
-    "fabrikambadprefix": ["v7_prefix 'experiments' is not in the form container-name/folder-name"],
+    "fabrikambadprefix": ["v7_prefix: 'experiments' is not in the form container-name/folder-name"],
 }
+# configured, but the firewall keeps V7 out (v7_firewall_policy: warn)
+BLOCKED = {"fabrikamlocked"}
 
 
-def entry(account, tenant, prefix, write, subscription, group, warnings=()):
+def entry(account, tenant, prefix, write, subscription, group, why=()):
     return {"storage_account": account, "tenant_id": tenant, "prefix": prefix, "write": write, "origins": [V7],
-            "subscription_id": subscription, "resource_group": group, "warnings": list(warnings)}
+            "subscription_id": subscription, "resource_group": group, "state": "blocked" if why else "ready",
+            "why": list(why), "warnings": []}
 
 
 DATA, MEDIA = "22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"
@@ -124,19 +127,16 @@ LOCKED_WARNING = ("the firewall denies by default and V7's IPs 198.51.100.11 are
                   "account's firewall (networkAcls.ipRules)")
 ACTIVATION = {
     "contoso-vision": {
-        "team": "contoso-vision",
         "integrations": [entry("contosofresh", CONTOSO, "images/v7-generated", True, DATA, "rg-vision"),
-                         entry("contosomanual", CONTOSO, "media/v7", True, DATA, "rg-vision"),
-                         entry("contosohalf", CONTOSO, "curated/v7", True, DATA, "rg-vision")],
+                         entry("contosohalf", CONTOSO, "curated/v7", True, DATA, "rg-vision"),
+                         entry("contosomanual", CONTOSO, "media/v7", True, DATA, "rg-vision")],
         "not_ready": [],
     },
     "contoso-media": {
-        "team": "contoso-media",
         "integrations": [entry("contosoreadonly", CONTOSO, "footage/v7", False, MEDIA, "rg-media")],
         "not_ready": ["contosopremium"],
     },
     "fabrikam-research": {
-        "team": "fabrikam-research",
         "integrations": [entry("fabrikamfirewall", FABRIKAM, "scans/v7", True, RESEARCH, "rg-research"),
                          entry("fabrikamlocked", FABRIKAM, "slides/v7", False, RESEARCH, "rg-research",
                                [LOCKED_WARNING]),
@@ -264,7 +264,18 @@ def offboarded(emulator_process, tmp_path_factory, configured) -> Story:
 
 
 def summary(step: Step) -> dict:
-    return step.task("Summarise every account")["msg"]
+    """The verify playbook's summary of every account: ready, blocked, not_ready and accounts."""
+    return step.task("Summarise every account")
+
+
+def states(step: Step) -> dict[str, str]:
+    """Each account's state as the role's last step said it (configure) or the summary (verify)."""
+    return {r["host"]: r["result"]["state"] for r in step.run.results
+            if r["task"] == ROLE + FINAL and r["status"] != "skipped" and "state" in r["result"]}
+
+
+FINAL = "Say whether V7 can use the account, from Azure's answers"
+VERIFY_FINAL = "Say whether V7 can use the account"
 
 
 # ------------------------------------------------------------------------ configure story
@@ -286,36 +297,39 @@ def test_verify_before_configure_says_what_each_account_lacks(configured, accoun
     else:
         for fragment in wanted:
             assert fragment in step.failed[account]
-        if account != "fabrikambadprefix":  # stopped by its inputs, before the check
-            assert any(wanted[0] in missing for missing in summary(step)["missing"][account])
+        assert account in summary(step)["not_ready"]
+        assert any(wanted[0] in why for why in summary(step)["accounts"][account]["why"])
 
 
 def test_verify_before_configure_changes_nothing_and_sums_up(configured):
     step = configured.steps["verify before"]
     assert step.writes == [] and step.changed() == []
     assert summary(step)["ready"] == ["contosomanual"]
-    assert summary(step)["not_checked"] == ["fabrikambadprefix"]
+    assert summary(step)["blocked"] == []
 
 
-def test_check_mode_writes_nothing_and_previews(configured):
+def test_check_mode_writes_nothing_and_previews_every_change(configured):
     step = configured.steps["check"]
     assert step.run.rc == 2 and step.writes == []
     assert set(step.failed) == CANNOT_BE_READY | {"fabrikamlocked"}  # v7_firewall_policy: fail
     assert FIREWALL_WARNING in step.failed["fabrikamlocked"]
-    # Contoso's principal exists: the roles to add are shown
+    assert "Nothing was changed on it" in step.failed["fabrikamlocked"]
     roles = "Give V7's service principal its storage roles"
     assert len(step.task(roles, "contosofresh")["created"]) == 3
-    assert step.task(roles, "contosomanual")["changed"] is False
+    assert step.statuses(roles)["contosomanual"] == "skipped"  # nothing to change
     assert [a["role_name"] for a in step.task(roles, "contosoreadonly")["removed"]] == ["Storage Blob Data Contributor"]
-    # Fabrikam's does not yet, so its roles cannot be previewed, and the run says so
-    assert step.statuses(roles)["fabrikamnewbox"] == "skipped"
-    note = step.task("Note what check mode cannot predict yet", "fabrikamnewbox")["msg"]
-    assert "after V7's service principal is created in the tenant" in note
-    principal = step.ran("Ensure V7's service principal in the tenant (once per tenant)")
-    assert len(principal) == 2  # one account per tenant
-    assert [r["changed"] for h, r in principal.items() if h.startswith("fabrikam")] == [True]
+    # Fabrikam has no principal yet: its roles are previewed all the same, on the prefix's container
+    # that the run would create first
+    created = step.task(roles, "fabrikamnewbox")["created"]
+    assert sorted(a["role_name"] for a in created) == ["Storage Blob Data Contributor", "Storage Blob Data Reader",
+                                                       "Storage Blob Delegator"]
+    assert {a["principal_id"] for a in created} == {"V7's service principal, to be created"}
+    principal = step.ran("Create V7's service principal in a tenant without one (once per tenant)")
+    assert list(principal) == ["fabrikamfirewall"] and principal["fabrikamfirewall"]["changed"] is True
+    assert step.task("Create the prefix's container", "fabrikamnewbox")["changed"] is True
     cors_diff = step.task("Allow V7's origins in the Blob service's CORS rules", "contosohalf")["diff"]
     assert len(cors_diff["after"]["cors_rules"]) == len(cors_diff["before"]["cors_rules"]) + 1
+    assert states(step)["fabrikamnewbox"] == "ready"  # predicted
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -338,7 +352,15 @@ def test_configure_leaves_the_hand_made_setup_alone_and_creates_what_is_missing(
     step = configured.steps["configure"]
     assert touched(step.writes, "contosomanual") == []
     assert "annotations" in accounts_of(step.world)["fabrikamnewbox"]["containers"]
-    assert FIREWALL_WARNING in step.task("Warn about the firewall", "fabrikamlocked")["msg"]
+
+
+def test_an_account_the_firewall_keeps_out_is_configured_but_blocked_with_a_warning(configured):
+    step = configured.steps["configure"]
+    assert states(step) == {**{a: "ready" for a in READY}, "fabrikamlocked": "blocked"}
+    assert "fabrikamlocked" not in step.failed
+    warnings = step.task(FINAL, "fabrikamlocked")["warnings"]
+    assert any(FIREWALL_WARNING in w and "configured for V7 but blocked" in w for w in warnings)
+    assert "[WARNING]: Storage account fabrikamlocked is configured for V7 but blocked" in step.run.output
 
 
 def test_the_service_principal_is_handled_once_per_tenant(configured):
@@ -353,6 +375,17 @@ def test_the_service_principal_is_handled_once_per_tenant(configured):
     assert fabrikam_sp and holders == {fabrikam_sp}
 
 
+def test_the_real_run_makes_exactly_what_check_mode_previewed(configured):
+    check, real = configured.steps["check"], configured.steps["configure"]
+    roles = "Give V7's service principal its storage roles"
+    for account, result in check.ran(roles).items():
+        if account in check.failed:
+            continue
+        preview = sorted((a["role_name"], a["scope"].lower()) for a in result["created"])
+        made = sorted((a["role_name"], a["scope"].lower()) for a in real.task(roles, account)["created"])
+        assert made == preview, account
+
+
 def test_configure_again_changes_nothing(configured):
     step = configured.steps["again"]
     assert step.writes == [] and step.changed() == []
@@ -360,50 +393,61 @@ def test_configure_again_changes_nothing(configured):
     assert step.world == configured.steps["configure"].world
 
 
-def test_verify_after_configure_fails_only_the_accounts_that_cannot_be_ready(configured):
-    step = configured.steps["verify"]
-    assert step.run.rc == 2 and step.writes == []
-    assert set(step.failed) == CANNOT_BE_READY
-    assert sorted(summary(step)["ready"]) == sorted(READY)
-    assert list(summary(step)["missing"]) == ["contosopremium"]
+def test_verify_and_configure_agree_on_every_account(configured):
+    verify, configure = configured.steps["verify"], configured.steps["configure"]
+    assert verify.run.rc == 2 and verify.writes == []
+    said = {a: v["state"] for a, v in summary(verify)["accounts"].items()}
+    assert said == {**states(configure), **{a: "failed" for a in CANNOT_BE_READY}}
+    # verify fails the blocked account too; configure only warned
+    assert set(verify.failed) == CANNOT_BE_READY | BLOCKED
+    assert summary(verify)["blocked"] == ["fabrikamlocked"]
+    assert sorted(summary(verify)["ready"]) == sorted(set(READY) - BLOCKED)
 
 
 @pytest.mark.parametrize("team", sorted(ACTIVATION))
 def test_activation_files_say_what_v7_asks_for_per_team(configured, team):
     with open(os.path.join(configured.activation_dir, f"{team}.json"), encoding="utf-8") as handle:
-        assert json.load(handle) == ACTIVATION[team]
+        doc = json.load(handle)
+    assert doc["team"] == team
+    assert doc["integrations"] == ACTIVATION[team]["integrations"]
+    assert doc["not_ready"] == ACTIVATION[team]["not_ready"]
+    assert {a: e["state"] for a, e in doc["accounts"].items()} == {
+        **{e["storage_account"]: e["state"] for e in ACTIVATION[team]["integrations"]},
+        **{a: "failed" for a in ACTIVATION[team]["not_ready"]}}
     with open(os.path.join(configured.activation_dir, f"{team}.md"), encoding="utf-8") as handle:
         markdown = handle.read()
     assert f"Team name: **{team}**" in markdown
     for item in ACTIVATION[team]["integrations"]:
         assert f"| {item['storage_account']} | {item['tenant_id']} | {item['prefix']} |" in markdown
     for account in ACTIVATION[team]["not_ready"]:
-        assert f"- {account}" in markdown
+        assert f"- {account}: " in markdown
     assert not any(secret in markdown for secret in SECRETS)
 
 
-def test_activation_files_are_written_by_one_account_per_team_and_not_in_check_mode(configured):
+def test_activation_files_are_written_once_and_not_in_check_mode(configured):
     # the check run came first and wrote nothing; the files are those of the configure runs
     assert sorted(os.listdir(configured.activation_dir)) == sorted(
         f"{team}.{ext}" for team in ACTIVATION for ext in ("md", "json"))
-    write = "Write the team's activation details"
-    writers = {h for h, s in configured.steps["configure"].statuses(write).items() if s != "skipped"}
-    team_of = {a["storage_account"]: team for team, doc in ACTIVATION.items() for a in doc["integrations"]}
-    assert sorted(team_of[h] for h in writers) == sorted(ACTIVATION)  # one ready account per team
-    assert all(configured.steps["configure"].task(write, h)["changed"] for h in writers)
-    assert not any(configured.steps["again"].task(write, h)["changed"] for h in writers)
+    write = "Write the activation details of each V7 team"
+    assert len(configured.steps["configure"].ran(write)) == 1
+    assert next(iter(configured.steps["configure"].ran(write).values()))["changed"] is True
+    assert next(iter(configured.steps["again"].ran(write).values()))["changed"] is False
+    assert next(iter(configured.steps["check"].ran(write).values()))["changed"] is True  # would write
 
 
 # ------------------------------------------------------------------------ offboard story
-def test_offboard_check_mode_writes_nothing_and_keeps_a_principal_still_in_use(offboarded):
+def test_offboard_check_mode_writes_nothing_and_previews_the_principal(offboarded):
     step = offboarded.steps["check"]
     assert step.writes == [] and set(step.failed) == {"fabrikambadprefix"}
-    stays = {h[:7]: r["msg"] for h, r in step.ran("Say why V7's service principal stays").items()}
-    assert f"stays in tenant {CONTOSO}" in stays["contoso"] and stays["contoso"].endswith(": contosohalf.")
-    assert f"stays in tenant {FABRIKAM}" in stays["fabrika"] and stays["fabrika"].endswith(": fabrikambadprefix.")
     removal = "Remove V7's storage roles from the account and its containers"
     assert len(step.task(removal, "contosofresh")["removed"]) == 3
     assert "contosohalf" not in step.statuses(removal)
+    principal = step.ran("Delete V7's service principal where it holds no role assignment any more (once per tenant)")
+    by_tenant = {h[:7]: r for h, r in principal.items()}
+    # contosohalf is left out of this run and keeps its roles: Contoso's principal stays, naming them
+    assert by_tenant["contoso"]["changed"] is False
+    assert any("contosohalf" in scope for scope in by_tenant["contoso"]["kept_for"])
+    assert by_tenant["fabrika"]["changed"] is True and by_tenant["fabrika"]["kept_for"] == []
 
 
 def test_offboard_removes_what_v7_was_given_and_nothing_else(configured, offboarded):
@@ -414,15 +458,10 @@ def test_offboard_removes_what_v7_was_given_and_nothing_else(configured, offboar
     assert all(cors(step.world, a) == [] for a in READY if a != "contosohalf")
     assert {a: x["containers"] for a, x in accounts_of(step.world).items()} == \
         {a: x["containers"] for a, x in accounts_of(before).items()}
-    # Contoso's accounts are all offboarded: its principal goes. Fabrikam's bad-prefix account was
-    # not, so Fabrikam's principal stays, and the run says why.
-    assert v7_principal(step.world, CONTOSO) is None
-    assert v7_principal(step.world, FABRIKAM) == v7_principal(before, FABRIKAM)
-    stays = list(step.ran("Say why V7's service principal stays").values())
-    assert len(stays) == 1
-    assert f"stays in tenant {FABRIKAM}" in stays[0]["msg"] and "fabrikambadprefix" in stays[0]["msg"]
+    # no role assignment of V7's principal is left in either tenant: both go
+    assert v7_principal(step.world, CONTOSO) is None and v7_principal(step.world, FABRIKAM) is None
     deletes = [e for e in step.log if e["kind"] == "graph" and e["method"] == "DELETE"]
-    assert [e["tenant"] for e in deletes] == [CONTOSO]
+    assert sorted(e["tenant"] for e in deletes) == sorted([CONTOSO, FABRIKAM])
 
 
 def test_offboard_again_changes_nothing(offboarded):
@@ -438,25 +477,28 @@ def host(**overrides) -> dict:
 
 
 MISTAKES = {
-    "Contoso_Images": (host(), ["v7_storage_account 'Contoso_Images' is not a valid Azure storage account name",
-                                "3 to 24 lowercase letters and digits"]),
+    "Contoso_Images": (host(), ["v7_storage_account: 'Contoso_Images' is not a storage account name",
+                                "3 to 24 characters, lowercase letters and digits only"]),
     "tenantname": (host(v7_tenant_id="contoso.onmicrosoft.com"),
-                   ["v7_tenant_id 'contoso.onmicrosoft.com' is not a tenant ID"]),
-    "slashprefix": (host(v7_prefix="/images/v7"), ["v7_prefix '/images/v7' is not in the form container-name/folder-name"]),
+                   ["v7_tenant_id: 'contoso.onmicrosoft.com' is not a tenant (directory) ID"]),
+    "slashprefix": (host(v7_prefix="/images/v7"), ["v7_prefix: '/images/v7' is not in the form container-name/folder-name"]),
     "badlists": (host(v7_containers=["Images", "ok-name"], v7_ips=["10.0.0.300"], v7_origins=["darwin.v7labs.com"]),
-                 ["v7_containers has invalid container names: Images.", "these are not: 10.0.0.300",
-                  "these are not: darwin.v7labs.com"]),
+                 ["v7_containers: 'Images' is not a container name", "v7_ips: '10.0.0.300' is not an IPv4 address",
+                  "v7_origins: 'darwin.v7labs.com' is not an http(s) origin"]),
+    # what the modules refuse, the role refuses too, before any request
+    "privateip": (host(v7_ips=["10.0.0.1"]), ["v7_ips: '10.0.0.1' is a private (RFC 1918) address"]),
+    "hostbits": (host(v7_ips=["198.51.100.1/24"]), ["v7_ips: '198.51.100.1/24' has host bits set"]),
+    "badport": (host(v7_origins=["http://example.com:99999"]), ["v7_origins: 'http://example.com:99999'"]),
+    "typo": (host(v7_writ=True), ["v7_writ: not a variable of the storage_integration role; did you mean v7_write?"]),
     "noteam": ({k: v for k, v in host().items() if k != "v7_team"}, ["missing required arguments: v7_team"]),
-    "badpolicy": (host(v7_firewall_policy="block"), ["v7_firewall_policy", "warn, fail"]),
+    "badpolicy": (host(v7_firewall_policy="block"), ["v7_firewall_policy", "warn, fail, ignore"]),
 }
-
-
 @pytest.fixture(scope="module")
 def mistakes(emulator_process, tmp_path_factory) -> tuple[Run, list[dict]]:
     workdir = tmp_path_factory.mktemp("mistakes")
     inventory = workdir / "hosts.yml"
-    shared = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-              "v7_azure_auth": {"client_id": "aaaaaaaa-0000-4000-8000-000000000001", "secret": SECRETS[0]}}
+    # no ansible_connection: the playbooks run on the controller themselves
+    shared = {"v7_azure_auth": {"client_id": "aaaaaaaa-0000-4000-8000-000000000001", "secret": SECRETS[0]}}
     inventory.write_text(yaml.safe_dump({"all": {"children": {"v7_storage_accounts": {
         "vars": shared, "hosts": {name: variables for name, (variables, _message) in MISTAKES.items()}}}}}))
     emulator_process.reset()
@@ -486,6 +528,7 @@ def test_an_operator_without_the_rights_is_stopped_before_any_change(emulator, t
     assert set(failed) == {"contosopremium", "contosoreadonly"} and emulator.writes() == []
     for account in failed:
         assert "the operator lacks Microsoft.Authorization/roleAssignments/write here: needs Owner" in failed[account]
+        assert "Nothing was changed on it" in failed[account]
     # only the rights the account's changes need are asked for: contosoreadonly's CORS rules let V7
     # in already, and CORS rules cannot go on the premium account
     assert not any("blobServices/write" in message for message in failed.values())

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of v7labs.azure_storage.v7_account_verdict (documented in plugins/modules)."""
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.v7labs.azure_storage.plugins.plugin_utils import storage_integration as si
+
+ARGUMENT_SPEC = {
+    "stage": {"type": "str", "choices": ["preflight", "final"], "required": True},
+    "mode": {"type": "str", "choices": ["configure", "verify"], "default": "configure"},
+    "account": {"type": "dict", "required": True},
+    "info": {"type": "dict", "required": True},
+    "principal": {"type": "dict", "default": {}},
+    "container": {"type": "dict", "default": {}},
+    "roles": {"type": "dict", "default": {}},
+    "cors": {"type": "dict", "default": {}},
+    "fail": {"type": "bool", "default": True},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        account, info = args["account"], args["info"]
+        if args["stage"] == "preflight":
+            return dict(result, **self._preflight(account, info))
+        return dict(result, **self._final(args, account, info))
+
+    @staticmethod
+    def _preflight(account: dict, info: dict) -> dict:
+        verdict = si.preflight_verdict(account, info)
+        out = dict(
+            changed=False,
+            create_container=si.needs_container(account, info),
+            change_roles=si.roles_change(info),
+            change_cors=si.cors_change(account, info),
+            **verdict,
+        )
+        if verdict["blockers"]:
+            out.update(failed=True, msg=si.preflight_failure_message(account, verdict["blockers"]))
+        return out
+
+    def _final(self, args: dict, account: dict, info: dict) -> dict:
+        state = si.account_state(account, info, args["principal"], container=args["container"],
+                                 roles=args["roles"], cors=args["cors"])
+        msg = si.state_message(account, state)
+        if self._task.check_mode and args["mode"] == "configure":
+            msg = "(predicted) " + msg
+        warnings = [f"Storage account {account['storage_account']}: {c}" for c in state["cautions"]]
+        out = dict(changed=False, msg=msg, warnings=warnings, **state)
+        if state["state"] == si.BLOCKED and args["mode"] == "configure":
+            out["warnings"].append(msg)
+        fails = state["state"] == si.FAILED or (state["state"] == si.BLOCKED and args["mode"] == "verify")
+        if fails and args["fail"]:
+            out["failed"] = True
+        return out
