@@ -3,9 +3,8 @@
 """Action plugin of v7labs.azure_storage.v7_account_verdict (documented in plugins/modules)."""
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.v7labs.azure_storage.plugins.plugin_utils import storage_integration as si
+from ansible_collections.v7labs.azure_storage.plugins.plugin_utils.controller_action import ControllerAction
 
 ARGUMENT_SPEC = {
     "stage": {"type": "str", "choices": ["preflight", "final"], "required": True},
@@ -20,18 +19,14 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
+    def decide(self, args: dict, task_vars: dict) -> dict:
         account, info = args["account"], args["info"]
         if args["stage"] == "preflight":
-            return dict(result, **self._preflight(account, info))
-        return dict(result, **self._final(args, account, info))
+            return self._preflight(account, info)
+        return self._final(args, account, info)
 
     @staticmethod
     def _preflight(account: dict, info: dict) -> dict:

@@ -8,9 +8,8 @@ import os
 import tempfile
 from collections.abc import Mapping
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.v7labs.azure_storage.plugins.plugin_utils import storage_integration as si
+from ansible_collections.v7labs.azure_storage.plugins.plugin_utils.controller_action import ControllerAction
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},
@@ -30,15 +29,11 @@ def _get(host_vars, name):
     return value if isinstance(value, Mapping) else None
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
-        hostvars = (task_vars or {})["hostvars"]
+    def decide(self, args: dict, task_vars: dict) -> dict:
+        hostvars = task_vars["hostvars"]
         teams: dict[tuple[str, str, str], list[dict]] = {}
         summary: dict[str, dict] = {}
         for host in args["hosts"]:
@@ -82,7 +77,7 @@ class ActionModule(ActionBase):
                     files.append(path + suffix)
         by_state = {key: sorted(n for n, v in summary.items() if v["state"] == state)
                     for key, state in (("ready", si.READY), ("blocked", si.BLOCKED), ("not_ready", si.FAILED))}
-        out = dict(result, changed=changed, files=files, accounts=summary, warnings=warnings, **by_state)
+        out = dict(changed=changed, files=files, accounts=summary, warnings=warnings, **by_state)
         if diffs and self._task.diff:
             out["diff"] = diffs
         if args["write"] and not self._task.check_mode:

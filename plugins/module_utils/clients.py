@@ -112,10 +112,13 @@ def token_claims(token: str) -> dict:
     return claims if isinstance(claims, dict) else {}
 
 
-class GraphClient:
-    """Microsoft Graph v1.0 REST over an azure-core pipeline (retry, bearer token, TLS settings)."""
+class RestClient:
+    """REST over an azure-core pipeline (retry, bearer token for ``scope``, TLS settings), for the
+    calls no management SDK the collection depends on makes."""
 
-    def __init__(self, credential, settings: _auth.AuthSettings, cloud: CloudEndpoints) -> None:
+    service = "REST"
+
+    def __init__(self, credential, settings: _auth.AuthSettings, base_url: str, scope: str) -> None:
         from azure.core import PipelineClient
         from azure.core.pipeline.policies import (
             BearerTokenCredentialPolicy,
@@ -125,12 +128,12 @@ class GraphClient:
         )
         from azure.core.pipeline.transport import RequestsTransport
 
-        self.base_url = cloud.graph_url("")
+        self.base_url = base_url
         policies = [
             HeadersPolicy({"Accept": "application/json"}),
             UserAgentPolicy(user_agent=USER_AGENT),
             RetryPolicy(**retry_options(settings)),
-            BearerTokenCredentialPolicy(credential, cloud.graph_scope),
+            BearerTokenCredentialPolicy(credential, scope),
         ]
         self._client = PipelineClient(
             self.base_url, policies=policies, transport=RequestsTransport(**transport_options(settings))
@@ -139,14 +142,14 @@ class GraphClient:
     def _send(self, method: str, path: str, params: dict | None = None, body: dict | None = None):
         from azure.core.rest import HttpRequest
 
-        request = HttpRequest(method, self.base_url + path.lstrip("/"), params=params, json=body)
+        url = path if path.startswith("https://") else self.base_url + path.lstrip("/")
+        request = HttpRequest(method, url, params=params, json=body)
         return self._client.send_request(request)
 
-    @staticmethod
-    def _raise(method: str, path: str, response) -> None:
+    def _raise(self, method: str, path: str, response) -> None:
         code, message = parse_error_body(response.text())
         raise AzureApiError(
-            f"Graph {method} {path} answered HTTP {response.status_code}: {code}: {message}",
+            f"{self.service} {method} {path} answered HTTP {response.status_code}: {code}: {message}",
             status=response.status_code,
             code=code,
             service_message=message or f"HTTP {response.status_code}",
@@ -157,6 +160,15 @@ class GraphClient:
     def _json(response) -> dict:
         text = response.text()
         return json.loads(text) if text and text.strip() else {}
+
+
+class GraphClient(RestClient):
+    """Microsoft Graph v1.0."""
+
+    service = "Graph"
+
+    def __init__(self, credential, settings: _auth.AuthSettings, cloud: CloudEndpoints) -> None:
+        super().__init__(credential, settings, cloud.graph_url(""), cloud.graph_scope)
 
     def get(self, path: str, params: dict | None = None) -> dict | None:
         response = self._send("GET", path, params=params)
@@ -181,42 +193,26 @@ class GraphClient:
         return True
 
 
-class ArmClient:
-    """Azure Resource Manager REST over an azure-core pipeline, for the few calls no management SDK
-    the collection depends on makes (the subscriptions the caller can see)."""
+class ArmClient(RestClient):
+    """Azure Resource Manager, for the subscriptions the caller can see."""
+
+    service = "ARM"
 
     def __init__(self, credential, settings: _auth.AuthSettings, cloud: CloudEndpoints) -> None:
-        from azure.core import PipelineClient
-        from azure.core.pipeline.policies import BearerTokenCredentialPolicy, HeadersPolicy, RetryPolicy, UserAgentPolicy
-        from azure.core.pipeline.transport import RequestsTransport
-
-        self.base_url = cloud.resource_manager.rstrip("/")
-        policies = [
-            HeadersPolicy({"Accept": "application/json"}),
-            UserAgentPolicy(user_agent=USER_AGENT),
-            RetryPolicy(**retry_options(settings)),
-            BearerTokenCredentialPolicy(credential, cloud.arm_scope),
-        ]
-        self._client = PipelineClient(self.base_url, policies=policies,
-                                      transport=RequestsTransport(**transport_options(settings)))
+        super().__init__(credential, settings, cloud.resource_manager.rstrip("/") + "/", cloud.arm_scope)
 
     def list(self, path: str, api_version: str) -> list[dict]:
         """Every item of a paged ARM list (``value`` and ``nextLink``)."""
-        from azure.core.rest import HttpRequest
-
         items: list[dict] = []
-        url: str | None = f"{self.base_url}{path}?api-version={api_version}"
+        url: str | None = path
+        params: dict | None = {"api-version": api_version}
         while url:
-            response = self._client.send_request(HttpRequest("GET", url))
+            response = self._send("GET", url, params=params)
             if not 200 <= response.status_code < 300:
-                code, message = parse_error_body(response.text())
-                raise AzureApiError(
-                    f"ARM GET {path} answered HTTP {response.status_code}: {code}: {message}",
-                    status=response.status_code, code=code, service_message=message or f"HTTP {response.status_code}",
-                    described=False)
-            page = json.loads(response.text() or "{}")
+                self._raise("GET", path, response)
+            page = self._json(response)
             items += page.get("value") or []
-            url = page.get("nextLink")
+            url, params = page.get("nextLink"), None  # the next link carries its own query
         return items
 
 

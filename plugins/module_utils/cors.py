@@ -174,15 +174,18 @@ def _unique(values: Iterable[str], key=lambda v: v) -> Tuple[str, ...]:
     return tuple(out)
 
 
-def validate_goal(origins: Sequence[str], methods: Sequence[str] = v7.CORS_METHODS,
-                  allowed_headers: Sequence[str] = v7.CORS_ALLOWED_HEADERS,
-                  exposed_headers: Sequence[str] = v7.CORS_EXPOSED_HEADERS, max_age: Optional[int] = None) -> CorsGoal:
+def validate_goal(origins: Sequence[str], methods: Optional[Sequence[str]] = None,
+                  allowed_headers: Optional[Sequence[str]] = None, exposed_headers: Optional[Sequence[str]] = None,
+                  max_age: Optional[int] = None) -> CorsGoal:
     """The goal from the module's options, normalised; InputError naming every bad option. The
     defaults are V7's (v7.CORS_*), which v7_blob_cors's options default to as well.
 
     Origins are lowercased (scheme and host), lose a trailing slash and a default port; methods
     are uppercased; duplicates go.
     """
+    methods = v7.CORS_METHODS if methods is None else methods
+    allowed_headers = v7.CORS_ALLOWED_HEADERS if allowed_headers is None else allowed_headers
+    exposed_headers = v7.CORS_EXPOSED_HEADERS if exposed_headers is None else exposed_headers
     problems: list[str] = []
     normal: list[str] = []
     if not origins:

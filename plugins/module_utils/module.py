@@ -92,6 +92,10 @@ class AzureModule:
         return StorageAccount(self.clients.storage(subscription), lambda: self.clients.authorization(subscription),
                               subscription, self.params["resource_group"], self.params["storage_account"])
 
+    def say(self, text: str) -> str:
+        """Text for the user: options named as the caller knows them, secrets scrubbed."""
+        return self._say(text)
+
     def _say(self, text: str) -> str:
         secrets = self.auth.secrets if self.auth is not None else ()
         return scrub(rename_options(text, self.params.get("option_names") or {}), secrets)

@@ -104,10 +104,15 @@ marked:
   type: bool
 """
 
+import re
+
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
     container_name_problem, settings_problems, storage_account_problems)
+
+# Azure: metadata names are C# identifiers.
+_METADATA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 ARGUMENT_SPEC = dict(
     **STORAGE_ACCOUNT_OPTIONS,
@@ -122,6 +127,8 @@ def check_inputs(module: AzureModule) -> None:
     params = module.params
     problems = settings_problems(module.auth) + storage_account_problems(params)
     problems += [p for p in [container_name_problem(params["name"])] if p]
+    problems += [f"metadata: {name!r} is not a metadata name (letters, digits and underscores, not starting with "
+                 "a digit)" for name in params["metadata"] if not _METADATA_NAME.match(str(name))]
     if params["state"] == "absent" and not params["metadata"]:
         problems.append("metadata: state=absent needs the marker (metadata) a container must carry to be deleted, "
                         "for example {createdby: v7labs.azure_storage}")
@@ -159,7 +166,8 @@ def ensure_container(module: AzureModule, account) -> dict:
         changed = account.create_container(name, module.params["metadata"])
     result = dict(changed=changed, container=after)
     if module.diff_mode:
-        result["diff"] = dict(before=dict(container=None if existing is None else after), after=dict(container=after))
+        # a container another run created meanwhile (Azure's 200) was there before this run's write
+        result["diff"] = dict(before=dict(container=None if changed else after), after=dict(container=after))
     return result
 
 

@@ -462,6 +462,7 @@ def finish(module: AzureModule, result: dict) -> dict:
     # Ansible reserves `warnings` in a module's result: they go through its own channel.
     for message in result.pop("warnings"):
         module.warn(f"Storage account {name}: {message}.")
+    result["issues"] = [dict(issue, message=module.say(issue["message"])) for issue in result["issues"]]
     return dict(changed=False, **readiness.with_verdict(result))
 
 

@@ -299,7 +299,9 @@ def ensure(module: AzureModule, account=None) -> dict:
         present, removed = [], to_delete
     else:
         created, present, removed = apply(account, principal, to_create, to_delete, p["replication_timeout"])
-    after = [a for a in before if a not in to_delete] + created + present
+    # an assignment Azure says was there already (409, or 200 from a concurrent run) was there before
+    before = before + [a for a in present if a.key not in {b.key for b in before}]
+    after = [a for a in before if a not in to_delete] + created
     result = dict(
         changed=bool(created or removed),
         assignments=[a.to_dict() for a in sorted(after, key=ra.label)],

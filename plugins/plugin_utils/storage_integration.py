@@ -16,10 +16,12 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import AUTH_ARGUMENT_SPEC
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cloud import is_metadata_url, metadata_request_url, resolve_cloud
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import CorsRule, missing_pairs, validate_goal
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import InputError
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureConfigError, InputError
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
-    account_name_problem, container_name_problem, is_guid, origin_problem, resource_group_problem)
+    account_name_problem, auth_problems, container_name_problem, is_guid, origin_problem, resource_group_problem)
 
 READY = "ready"
 BLOCKED = "blocked"
@@ -59,6 +61,8 @@ OPTION_NAMES: dict[str, str] = {
     "subscription_id": "v7_subscription_id",
     "tenant (AZURE_TENANT or AZURE_TENANT_ID)": "v7_tenant_id",
     "client_id (AZURE_CLIENT_ID)": "v7_azure_auth.client_id (or AZURE_CLIENT_ID)",
+    "client_id": "v7_azure_auth.client_id",
+    "cloud_environment (AZURE_CLOUD_ENVIRONMENT)": "v7_azure_auth.cloud_environment (or AZURE_CLOUD_ENVIRONMENT)",
     "secret (AZURE_SECRET or AZURE_CLIENT_SECRET)": "v7_azure_auth.secret (or AZURE_SECRET)",
     "(containers)": "(v7_containers)",
     "replication_timeout": "v7_replication_timeout",
@@ -183,7 +187,7 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
             raise ValueError
     except (TypeError, ValueError):
         timeout = 0
-        problems.append(f"v7_replication_timeout: {values['v7_replication_timeout']!r} must be a whole number of "
+        problems.append(f"v7_replication_timeout: {values['v7_replication_timeout']} must be a whole number of "
                         "seconds, 0 or more (0 does not wait for a service principal just created)")
     principal = values["v7_principal_object_id"]
     if principal not in (None, ""):
@@ -193,8 +197,7 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
         elif not is_guid(str(principal)):
             problems.append(f"v7_principal_object_id: {principal!r} is not a GUID (the object id of V7's service "
                             "principal in the tenant)")
-    if not isinstance(values["v7_azure_auth"] or {}, Mapping):
-        problems.append("v7_azure_auth: must be a dict of the modules' sign-in options (client_id, secret, ...)")
+    problems += azure_auth_problems(values["v7_azure_auth"])
     flags = {name: _bool(name, values[name], problems)
              for name in ("v7_write", "v7_remove_service_principal", "v7_offboard_remove_created_containers")}
     if problems:
@@ -228,8 +231,38 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
     }
 
 
+# azure-identity's and the Azure CLI's names for the modules' sign-in options
+_AUTH_ALIASES = {"client_secret": "secret", "tenant_id": "tenant", "subscription": "subscription_id",
+                 "username": "ad_user", "certificate_path": "client_certificate_path"}
+
+
+def azure_auth_problems(auth: Any) -> list[str]:
+    """v7_azure_auth, the modules' sign-in options, checked as the modules check them (no request)."""
+    name = "v7_azure_auth"
+    if auth in (None, ""):
+        return []
+    if not isinstance(auth, Mapping):
+        return [f"{name}: must be a dict of the modules' sign-in options (client_id, secret, tenant, ...)"]
+    problems = []
+    for key in sorted(str(k) for k in auth if k not in AUTH_ARGUMENT_SPEC):
+        close = [_AUTH_ALIASES[key]] if key in _AUTH_ALIASES else \
+            difflib.get_close_matches(key, AUTH_ARGUMENT_SPEC, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}?" if close else f"the options are {', '.join(AUTH_ARGUMENT_SPEC)}"
+        problems.append(f"{name}.{key}: not a sign-in option of the modules; {hint}")
+    for problem in auth_problems(None, auth.get("tenant"), auth.get("client_id"), {}, needs_subscription=False):
+        problems.append(f"{name}.{problem}")
+    cloud = auth.get("cloud_environment")
+    if cloud:
+        try:
+            metadata_request_url(str(cloud)) if is_metadata_url(str(cloud)) else resolve_cloud(str(cloud))
+        except AzureConfigError as err:
+            problems.append(f"{name}.cloud_environment: {err}")
+    return problems
+
+
 def input_failure_message(host: str, err: InputError) -> str:
-    return (f"Invalid inventory variables for {host}: {'; '.join(err.problems)}. Nothing was sent to Azure: correct "
+    return (f"Invalid inventory variables for {host}: {'; '.join(p.rstrip('.') for p in err.problems)}. Nothing was "
+            "sent to Azure: correct "
             "them and run again.")
 
 
@@ -282,7 +315,8 @@ def preflight_verdict(account: Mapping[str, Any], info: Mapping[str, Any]) -> di
 
 
 def preflight_failure_message(account: Mapping[str, Any], blockers: Sequence[str]) -> str:
-    return (f"Storage account {account['storage_account']} cannot be set up for V7: {'; '.join(blockers)}. "
+    return (f"Storage account {account['storage_account']} cannot be set up for V7: "
+            f"{'; '.join(b.rstrip('.') for b in blockers)}. "
             "Nothing was changed on it; fix this and run again, or take the account out of the inventory.")
 
 
@@ -438,8 +472,9 @@ def activation_markdown(details: Mapping[str, Any]) -> str:
     ]
     for entry in details["integrations"]:
         lines.append("| " + " | ".join(_cell(v) for v in (
-            entry["storage_account"], entry["tenant_id"], entry["prefix"],
-            "yes" if entry["write"] else "no (read only)", ", ".join(entry["origins"]), entry["state"])) + " |")
+            entry["storage_account"], entry.get("tenant_id", ""), entry.get("prefix", ""),
+            "yes" if entry.get("write") else "no (read only)", ", ".join(entry.get("origins") or []),
+            entry["state"])) + " |")
     lines += [
         "",
         f"On each account, V7's service principal (app `{v7.APP_ID}`) holds Storage Blob Data Reader,",

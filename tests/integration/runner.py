@@ -61,6 +61,7 @@ def run_playbook(
     inventory: str | None = None,
     extra_vars: dict | None = None,
     timeout: int = 600,
+    args: list[str] | None = None,
 ) -> Run:
     """`plays` is a list of plays (YAML-able) or the path of a playbook."""
     workdir = tempfile.mkdtemp(prefix="v7-it-")
@@ -98,6 +99,7 @@ def run_playbook(
         cmd.append("-" + "v" * verbosity)
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
+    cmd += list(args or [])
     proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=timeout, cwd=workdir, check=False)
     results = []
     if os.path.exists(result_file):

@@ -179,7 +179,8 @@ class FakeGraph:
 
 def fake_module(graph, *, state="present", check=False, diff=False, app_id=APP, timeout=60):
     return SimpleNamespace(
-        params={"app_id": app_id, "state": state, "visibility_timeout": timeout},
+        params={"app_id": app_id, "state": state, "visibility_timeout": timeout, "keep_if_assigned": False,
+                "ignore_scopes": []},
         check_mode=check,
         diff_mode=diff,
         clients=SimpleNamespace(graph=graph, tenant_id=TENANT),
