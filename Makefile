@@ -10,7 +10,7 @@ LINK := $(COLLECTIONS)/ansible_collections/v7labs/azure_storage
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all venv test unit fidelity integration sanity matrix docs demo emulator soak bench clean
+.PHONY: all venv test unit fidelity integration sanity matrix docs demo emulator soak bench ee clean
 
 all: test
 
@@ -44,11 +44,21 @@ matrix: venv
 	$(BIN)/python tests/matrix/run.py
 
 # sanity and lint first (they fail fast), then every pytest suite, then the version matrix, whose
-# table closes the run
+# table closes the run, then the execution environment image built and run
 test: venv sanity
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging \
 		tests/soak tests/bench
 	$(MAKE) --no-print-directory matrix
+	$(MAKE) --no-print-directory ee
+
+# The execution environment image of examples/execution-environment.yml, built with ansible-builder
+# and podman on a Debian 12 base image made here with debootstrap (no registry is needed), then the
+# configure and verify jobs of examples/awx/ run in it the way AWX runs them: ansible-runner with
+# process isolation, only the Azure credential's variables, the emulator on the host's network.
+# Installs podman, runc and debootstrap from Debian when missing (tests/packaging/ee/).
+ee: venv
+	bash tests/packaging/ee/build.sh
+	V7_EE_IMAGE="$$(cat build/ee/image)" $(BIN)/python -m pytest -q -p no:cacheprovider tests/packaging/ee
 
 # The documentation site of the modules, their doc fragments and the role (antsibull-docs, Sphinx):
 # $(DOCS_DIR)/build/html/index.html. Offline: no intersphinx inventory is downloaded, so the two

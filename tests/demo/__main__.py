@@ -1,13 +1,19 @@
 """make demo: the main job, playbooks/configure.yml over the example inventory
 (examples/inventory: two tenants, nine storage accounts in different states), against the
-Azure emulator seeded with the same world; then the same run again, to show it changes nothing."""
+Azure emulator seeded with the same world; then the same run again, to show it changes nothing.
+
+Everything it writes (the activation details, each run's results) goes to build/demo/, which the
+next `make demo` replaces."""
 from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
-import tempfile
+import textwrap
+import time
 
 from tests.emulator import EmulatorProcess
 
@@ -16,6 +22,15 @@ STATE = os.path.join(ROOT, "tests", "emulator", "states", "example.yml")
 INVENTORY = os.path.join(ROOT, "examples", "inventory")
 PLAYBOOK = os.path.join(ROOT, "playbooks", "configure.yml")
 CALLBACKS = os.path.join(ROOT, "tests", "integration", "callback_plugins")
+OUT = os.path.join(ROOT, "build", "demo")
+WIDTH = 100
+
+
+def shown(cmd: list[str]) -> str:
+    """The command as one could paste it from the repository's root: whole, paths relative."""
+    words = [os.path.relpath(word, ROOT) if os.path.isabs(word) and word.startswith(ROOT) else word for word in cmd]
+    words[0] = os.path.basename(words[0])
+    return shlex.join(words)
 
 
 def configure(emulator: EmulatorProcess, workdir: str, label: str) -> tuple[int, list[dict]]:
@@ -37,26 +52,40 @@ def configure(emulator: EmulatorProcess, workdir: str, label: str) -> tuple[int,
         "-i", INVENTORY, PLAYBOOK, "-f", "10",
         "-e", json.dumps({"v7_activation_dir": os.path.join(workdir, "activation")}),
     ]
-    print(f"\n===== {label}: {' '.join(cmd[1:5])} =====", flush=True)
+    print(f"\n===== {label}: {shown(cmd)} =====", flush=True)
     rc = subprocess.call(cmd, env=env, cwd=ROOT)
     with open(results, encoding="utf-8") as handle:
         return rc, json.load(handle)
 
 
 def summary(results: list[dict]) -> dict[str, str]:
-    """One line per account: ready, or the message that stopped it."""
+    """Per account: ready, or the first line of the message that stopped it, whole."""
     lines: dict[str, str] = {}
     for entry in results:
         host, result = entry["host"], entry["result"]
         if entry["status"] == "failed" and host not in lines:
-            lines[host] = "NOT READY: " + str(result.get("msg", "failed")).split("\n", maxsplit=1)[0][:160]
+            lines[host] = "NOT READY: " + str(result.get("msg", "failed")).split("\n", maxsplit=1)[0].strip()
     for entry in results:
         lines.setdefault(entry["host"], "ready")
     return dict(sorted(lines.items()))
 
 
+def summary_lines(summary_: dict[str, str], width: int = WIDTH) -> list[str]:
+    """The summary for a terminal: the account name, then its line wrapped at word boundaries and
+    indented under itself, so no reason is cut."""
+    indent = " " * 24
+    out = []
+    for host, line in summary_.items():
+        out.extend(textwrap.wrap(line, width=width, initial_indent=f"  {host:20}  ", subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False))
+    return out
+
+
 def main() -> int:
-    workdir = tempfile.mkdtemp(prefix="v7-demo-")
+    started, cpu_started = time.monotonic(), os.times()
+    workdir = OUT
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
     with EmulatorProcess(STATE) as emulator:
         print(f"Azure emulator at {emulator.url}; the world of examples/inventory seeded from {STATE}")
         first_rc, first = configure(emulator, workdir, "first run")
@@ -65,12 +94,12 @@ def main() -> int:
         second_rc, second = configure(emulator, workdir, "second run")
         writes_second = len([e for e in emulator.writes() if e["status"] and e["status"] < 400])
     print("\n===== summary per storage account =====")
-    for host, line in summary(first).items():
-        print(f"  {host:20} {line}")
+    for line in summary_lines(summary(first)):
+        print(line)
     activation = os.path.join(workdir, "activation")
-    print(f"\nActivation details for V7 (one Markdown and one JSON file per team): {activation}")
+    print(f"\nActivation details for V7 (one Markdown and one JSON file per team): {os.path.relpath(activation, ROOT)}/")
     for name in sorted(os.listdir(activation)) if os.path.isdir(activation) else []:
-        print(f"  {os.path.join(activation, name)}")
+        print(f"  {os.path.relpath(os.path.join(activation, name), ROOT)}")
     changed_second = sorted({e["host"] for e in second if e["result"].get("changed")})
     print(f"\nWrites Azure accepted: first run {writes_first}, second run {writes_second}; "
           f"accounts changed by the second run: {changed_second or 'none'}")
@@ -78,6 +107,10 @@ def main() -> int:
     # ansible-playbook exits 2 when some hosts failed: expected here for the accounts that cannot be
     # made ready; anything else, or a second run that changes something, is a failure of the demo
     ok = first_rc in (0, 2) and second_rc in (0, 2) and writes_second == 0 and not changed_second
+    ended = os.times()
+    cpu = sum(getattr(ended, f) - getattr(cpu_started, f) for f in ("user", "system", "children_user", "children_system"))
+    print(f"\nEverything the demo wrote is in {os.path.relpath(workdir, ROOT)}/ (the next make demo replaces it). "
+          f"It took {time.monotonic() - started:.0f} s and {cpu:.0f} CPU seconds.")
     print("demo: OK" if ok else "demo: FAILED", f"({len(not_ready)} accounts cannot be made ready, as expected)")
     return 0 if ok else 1
 

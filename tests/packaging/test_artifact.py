@@ -16,7 +16,7 @@ import pytest
 from tests.emulator.state import load_document
 from tests.fidelity.spec_check import arm_problems
 from tests.session_cache import once_per_session
-from tests.packaging.conftest import BIN, FQCN, NAME, NAMESPACE, ROOT, VERSION, Artifact, tool_env
+from tests.packaging.conftest import BIN, FQCN, GALAXY, NAME, NAMESPACE, ROOT, VERSION, Artifact, tool_env
 
 EXAMPLE_STATE = load_document(str(ROOT / "tests" / "emulator" / "states" / "example.yml"))
 CALLBACKS = ROOT / "tests" / "integration" / "callback_plugins"
@@ -75,7 +75,7 @@ def test_the_tarball_holds_nothing_of_development(artifact: Artifact, pattern: s
 
 
 @pytest.mark.parametrize("path", [
-    "MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.rst", "changelogs/changelog.yaml",
+    "MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.rst", "changelogs/changelog.yaml",
     "meta/runtime.yml", "meta/execution-environment.yml", "requirements.txt", "bindep.txt",
     *(f"plugins/modules/{m}.py" for m in ("v7_service_principal", "v7_storage_roles", "v7_blob_cors",
                                           "v7_storage_account_info", "v7_blob_container")),
@@ -86,6 +86,15 @@ def test_the_tarball_holds_nothing_of_development(artifact: Artifact, pattern: s
 ])
 def test_the_tarball_holds_what_users_run(artifact: Artifact, path: str):
     assert path in members(artifact.tarball)
+
+
+def test_the_tarball_carries_the_full_gpl_3_text_that_galaxy_yml_names(artifact: Artifact):
+    assert GALAXY["license"] == ["GPL-3.0-or-later"]
+    text = (artifact.installed / "LICENSE").read_text(encoding="utf-8")
+    assert text == (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.split()[:6] == ["GNU", "GENERAL", "PUBLIC", "LICENSE", "Version", "3,"]
+    assert "END OF TERMS AND CONDITIONS" in text and "How to Apply These Terms to Your New Programs" in text
+    assert len(text.splitlines()) == 674
 
 
 def test_the_manifest_names_the_collection_and_version_of_galaxy_yml(artifact: Artifact):
