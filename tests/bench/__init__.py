@@ -395,6 +395,111 @@ def azcollection_command(inventory: str, forks: int, vars_file: str) -> list[str
             "-f", str(forks), "-e", "@" + vars_file]
 
 
+# ------------------------------------------------------------------------------ the baseline
+# `--baseline REF` measures another commit's configure.yml beside the working tree's: a detached
+# git worktree of REF under build/bench/baseline-<short sha> (kept, and reused by the next run),
+# and a collections folder next to it whose ansible_collections/v7labs/azure_storage links to that
+# worktree, for ANSIBLE_COLLECTIONS_PATH. The generated inventory is the same for both: it sets
+# `ansible_connection: local` on the accounts' group, which the playbooks before the role's
+# redesign needed (today's set `connection: local` themselves).
+BASELINE_DIR = os.path.join(ROOT, "build", "bench")
+SHORT_SHA = 7
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A commit to measure beside the working tree: the ref as given, its full and short sha, its
+    worktree and the collections folder that points at it."""
+    ref: str
+    sha: str
+    worktree: str
+    collections: str
+
+    @property
+    def short(self) -> str:
+        return self.sha[:SHORT_SHA]
+
+    @property
+    def playbook(self) -> str:
+        return os.path.join(self.worktree, "playbooks", "configure.yml")
+
+    def command(self, inventory: str, forks: int) -> list[str]:
+        return scale_run.command(inventory, forks=forks, playbook=self.playbook)
+
+
+def baseline_worktree_path(sha: str, base: str = BASELINE_DIR) -> str:
+    """build/bench/baseline-<short sha>: one folder per commit, whatever ref named it."""
+    return os.path.join(base, f"baseline-{sha[:SHORT_SHA]}")
+
+
+def baseline_collections_path(sha: str, base: str = BASELINE_DIR) -> str:
+    """build/bench/baseline-<short sha>-collections: the ANSIBLE_COLLECTIONS_PATH of its runs (next
+    to the worktree, not inside it, so that the worktree stays as the commit has it)."""
+    return baseline_worktree_path(sha, base) + "-collections"
+
+
+def baseline_labels(short: str) -> tuple[str, str]:
+    """The result rows of the baseline's two runs."""
+    return f"configure (REF {short}), first run", f"configure (REF {short}), no-op run"
+
+
+def resolve_ref(ref: str, repo: str = ROOT) -> str:
+    """The full sha of the commit `ref` names; ValueError when it names none."""
+    found = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                           capture_output=True, text=True, check=False)
+    if found.returncode != 0 or not found.stdout.strip():
+        raise ValueError(f"--baseline {ref}: not a commit in {repo}")
+    return found.stdout.strip()
+
+
+def _worktree_head(path: str) -> str | None:
+    found = subprocess.run(["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def link_collection(collections: str, target: str) -> str:
+    """<collections>/ansible_collections/v7labs/azure_storage -> target (replaced when it points
+    elsewhere). Returns `collections`."""
+    parent = os.path.join(collections, "ansible_collections", "v7labs")
+    os.makedirs(parent, exist_ok=True)
+    link = os.path.join(parent, "azure_storage")
+    if os.path.islink(link) and os.readlink(link) == target:
+        return collections
+    if os.path.islink(link):
+        os.unlink(link)
+    elif os.path.exists(link):
+        raise RuntimeError(f"{link} exists and is not a link")
+    os.symlink(target, link)
+    return collections
+
+
+def ensure_baseline(ref: str, repo: str = ROOT, base: str = BASELINE_DIR, log=print) -> Baseline:
+    """The worktree of `ref` (made with `git worktree add --detach` when missing, reused when it
+    is there at the same commit) and its collections folder."""
+    sha = resolve_ref(ref, repo)
+    worktree = baseline_worktree_path(sha, base)
+    head = _worktree_head(worktree) if os.path.isdir(worktree) else None
+    if head is None:
+        if os.path.exists(worktree):
+            raise RuntimeError(f"{worktree} exists and is not a git worktree; remove it")
+        log(f"git worktree add --detach {worktree} {sha[:SHORT_SHA]}")
+        os.makedirs(base, exist_ok=True)
+        made = subprocess.run(["git", "-C", repo, "worktree", "add", "--detach", worktree, sha], check=False,
+                              capture_output=True, text=True)
+        if made.returncode != 0:  # e.g. the folder was deleted but git still lists it: git worktree prune
+            raise RuntimeError(f"git worktree add --detach {worktree} {sha}: {made.stderr.strip()}")
+    elif head != sha:
+        raise RuntimeError(f"{worktree} is at {head[:SHORT_SHA]}, not {sha[:SHORT_SHA]}; remove it "
+                           f"(git worktree remove {worktree})")
+    collections = link_collection(baseline_collections_path(sha, base), os.path.abspath(worktree))
+    return Baseline(ref=ref, sha=sha, worktree=worktree, collections=collections)
+
+
+def baseline_env(env: dict, baseline: Baseline) -> dict:
+    """The working tree's playbook environment with the baseline's collections instead."""
+    return {**env, "ANSIBLE_COLLECTIONS_PATH": baseline.collections}
+
+
 # ------------------------------------------------------------------------------ one size
 def _row(run: Measured, world: World, bound: float) -> dict:
     n = max(1, len(world.accounts))
@@ -406,6 +511,7 @@ def _row(run: Measured, world: World, bound: float) -> dict:
         "seconds": run.seconds,
         "seconds_per_account": round(run.seconds / n, 3),
         "cpu_seconds": run.cpu_seconds,
+        "cpu_seconds_per_account": round(run.cpu_seconds / n, 3),
         "peak_rss_mb": run.peak_rss_mb,
         "returncode": run.returncode,
         "failed_hosts": run.failed_hosts,
@@ -438,9 +544,10 @@ def target_checks(world: World, first: dict, noop: dict, needed: dict[str, int])
 
 def bench_size(accounts: int, *, tenants: int = 2, latency_ms: int = 50, forks: int = 20,
                azcollection: bool = False, workdir: str | None = None, timeout: float = 3600,
-               log=print, azcollection_again: bool = True) -> dict:
-    """One size: configure (first run, no-op run), then azure.azcollection's job (first, and again
-    unless azcollection_again is false)."""
+               log=print, azcollection_again: bool = True, baseline: Baseline | None = None) -> dict:
+    """One size: configure (first run, no-op run), then the same with the baseline's configure
+    when one is given (the same world, forks and latency), then azure.azcollection's job (first,
+    and again unless azcollection_again is false)."""
     workdir = workdir or tempfile.mkdtemp(prefix=f"v7-bench-{accounts}-")
     world = build_world(accounts, tenants)
     latency_s = latency_ms / 1000
@@ -466,10 +573,41 @@ def bench_size(accounts: int, *, tenants: int = 2, latency_ms: int = 50, forks: 
         result["runs"] = [first_row, noop_row]
         if first.failed_hosts or noop.failed_hosts:
             result["configure_tail"] = {"first": first.tail, "noop": noop.tail}
+        if baseline is not None:
+            result["baseline"] = _bench_baseline(emulator, world, baseline, forks, latency_s, workdir, timeout, log)
         if azcollection:
             result["azcollection"] = _bench_azcollection(emulator, world, forks, latency_s, workdir, timeout, log,
                                                          again=azcollection_again)
     return result
+
+
+def _bench_baseline(emulator: EmulatorProcess, world: World, baseline: Baseline, forks: int, latency_s: float,
+                    workdir: str, timeout: float, log) -> dict:
+    """The baseline's configure.yml, first run then no-op run, on the world as generated (reloaded:
+    the working tree's runs changed it), with its own copy of the same inventory (its own
+    activation folder) and ANSIBLE_COLLECTIONS_PATH at the baseline's collections folder."""
+    emulator.load_state(world.state)
+    emulator.faults(latency_ms=int(latency_s * 1000))
+    inventory = write_inventory(world, os.path.join(workdir, "baseline-inventory"))
+    env = baseline_env(scale_run.playbook_env(emulator.env(), workdir), baseline)
+    command = baseline.command(inventory, forks)
+    needed = needed_writes(world)
+    n, t = len(world.accounts), len(world.tenants)
+    labels = baseline_labels(baseline.short)
+    log(f"N={n}: {labels[0]}")
+    first = run_measured(labels[0], emulator, world, command, env, os.path.join(workdir, "baseline-first"), timeout)
+    log(f"N={n}: {labels[1]} ({first.seconds} s before)")
+    noop = run_measured(labels[1], emulator, world, command, env, os.path.join(workdir, "baseline-noop"), timeout)
+    first_row = _row(first, world, lower_bound_seconds(n, t, sum(needed.values()), latency_s, forks))
+    noop_row = _row(noop, world, lower_bound_seconds(n, t, 0, latency_s, forks))
+    noop_row["_arm_reads"] = noop.arm_reads_per_account
+    targets = target_checks(world, first_row, noop_row, needed)
+    noop_row.pop("_arm_reads")
+    doc = {"ref": baseline.ref, "sha": baseline.sha, "short": baseline.short, "runs": [first_row, noop_row],
+           "needed_writes": needed, "targets": targets}
+    if first.failed_hosts or noop.failed_hosts or first.returncode not in (0, 2) or noop.returncode not in (0, 2):
+        doc["tails"] = {"first": first.tail, "noop": noop.tail}
+    return doc
 
 
 def _bench_azcollection(emulator: EmulatorProcess, world: World, forks: int, latency_s: float,
@@ -532,6 +670,7 @@ COLUMNS = [
     ("wall s", lambda s, r: r["seconds"]),
     ("s/account", lambda s, r: r["seconds_per_account"]),
     ("CPU s", lambda s, r: r["cpu_seconds"]),
+    ("CPU s per account", lambda s, r: cpu_per_account(s, r)),
     ("peak MB", lambda s, r: r["peak_rss_mb"]),
     ("token/acct", lambda s, r: r["requests_per_account"]["token"]),
     ("Graph R/tenant", lambda s, r: r["requests_per_tenant"]["graph_read"]),
@@ -544,6 +683,36 @@ COLUMNS = [
     ("failed", lambda s, r: len(r["failed_hosts"])),
     ("vs azcollection", lambda s, r: r.get("vs_azcollection", "")),
 ]
+
+
+def cpu_per_account(size: dict, row: dict) -> float:
+    """cpu_seconds / N (rows written before the column existed have no cpu_seconds_per_account)."""
+    if "cpu_seconds_per_account" in row:
+        return row["cpu_seconds_per_account"]
+    return round(row["cpu_seconds"] / max(1, size["accounts"]), 3)
+
+
+BEFORE_AFTER_RUNS = ("first run", "no-op run")
+REQUEST_HEADINGS = {"token": "token", "graph_read": "Graph R", "graph_write": "Graph W", "arm_read": "ARM R",
+                    "arm_write": "ARM W", "blob": "Blob R"}
+
+
+def before_after(size: dict) -> list[str]:
+    """With a baseline: for the size, the baseline's runs beside the working tree's, each cell
+    'before / after' (wall s, CPU s per account, then the requests of each kind, in all); no
+    lines without one."""
+    base = size.get("baseline")
+    if not base:
+        return []
+    headings = ["run", "wall s", "CPU s per account", *REQUEST_HEADINGS.values()]
+    lines = [f"N={size['accounts']}, before (REF {base['short']}) / after (working tree):", "",
+             "| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
+    for name, before, after in zip(BEFORE_AFTER_RUNS, base["runs"], size["runs"]):
+        cells = [name, f"{before['seconds']} / {after['seconds']}",
+                 f"{cpu_per_account(size, before)} / {cpu_per_account(size, after)}"]
+        cells += [f"{before['requests'][k]} / {after['requests'][k]}" for k in REQUEST_HEADINGS]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return lines + [""]
 
 
 def add_ratios(size: dict) -> None:
@@ -561,7 +730,8 @@ def add_ratios(size: dict) -> None:
 def markdown(results: dict) -> str:
     lines = ["| " + " | ".join(column[0] for column in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for size in results["sizes"]:
-        rows = list(size["runs"]) + list((size.get("azcollection") or {}).get("runs", []))
+        rows = list(size["runs"]) + list((size.get("baseline") or {}).get("runs", []))
+        rows += list((size.get("azcollection") or {}).get("runs", []))
         for row in rows:
             lines.append("| " + " | ".join(str(column[1](size, row)) for column in COLUMNS) + " |")
     lines.append("")
@@ -576,6 +746,12 @@ def markdown(results: dict) -> str:
         noop = size["runs"][1]
         reads = ", ".join(f"{op} {n / max(1, size['accounts']):.2f}" for op, n in noop.get("arm_reads_by_endpoint", {}).items())
         lines.append(f"N={size['accounts']}: no-op run, ARM reads per account by operation: {reads}")
+        base = size.get("baseline")
+        if base:
+            failing = [k for k, ok in base["targets"].items() if not ok]
+            lines.append(f"N={size['accounts']}: REF {base['short']} ({base['ref']}): targets "
+                         f"{'all met' if not failing else 'not met: ' + ', '.join(failing)} "
+                         "(not part of the exit status)")
         azc = size.get("azcollection")
         if azc and azc.get("failure"):
             lines.append(f"N={size['accounts']}: azure.azcollection failed: {azc['failure']}")
@@ -587,6 +763,9 @@ def markdown(results: dict) -> str:
         if size.get("azcollection_not_run"):
             lines.append(f"N={size['accounts']}: azure.azcollection not run at this size "
                          f"(--azcollection-sizes {size['azcollection_not_run']})")
+    tables = [line for size in results["sizes"] for line in before_after(size)]
+    if tables:
+        lines += ["", *tables[:-1]]
     return "\n".join(lines) + "\n"
 
 
@@ -607,13 +786,18 @@ def azcollection_runs_at(accounts: int, sizes: list[int] | tuple[int, ...]) -> b
 
 def run_bench(sizes: list[int], *, tenants: int = 2, latency_ms: int = 50, forks: int = 20,
               azcollection: bool = False, azcollection_sizes: list[int] | tuple[int, ...] = AZC_SIZES,
-              out: str = "build/bench", log=print, azcollection_again: bool = True) -> dict:
+              out: str = "build/bench", log=print, azcollection_again: bool = True,
+              baseline: str | None = None) -> dict:
+    """Every size; with `baseline` (a git ref), that commit's configure.yml too at each size."""
     started = time.monotonic()
     results = {"sizes": [], "python": sys.version.split()[0], "cpus": os.cpu_count()}
+    base = ensure_baseline(baseline, log=log) if baseline else None
+    if base:
+        results["baseline"] = {"ref": base.ref, "sha": base.sha, "short": base.short, "worktree": base.worktree}
     for n in sizes:
         with_azc = azcollection and azcollection_runs_at(n, azcollection_sizes)
         size = bench_size(n, tenants=tenants, latency_ms=latency_ms, forks=forks, azcollection=with_azc, log=log,
-                          azcollection_again=azcollection_again)
+                          azcollection_again=azcollection_again, baseline=base)
         if azcollection and not with_azc:
             size["azcollection_not_run"] = ",".join(map(str, azcollection_sizes)) or "(none)"
         add_ratios(size)
@@ -634,5 +818,6 @@ def write_reports(results: dict, out: str) -> tuple[str, str]:
     return json_path, md_path
 
 
-__all__ = ["run_bench", "bench_size", "markdown", "write_reports", "needed_writes", "count_requests",
+__all__ = ["run_bench", "bench_size", "markdown", "before_after", "ensure_baseline", "Baseline",
+           "write_reports", "needed_writes", "count_requests",
            "lower_bound_seconds", "azcollection_runs_at"]

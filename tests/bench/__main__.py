@@ -1,11 +1,16 @@
 """python -m tests.bench [--accounts 10,50,200,500] [--tenants 2] [--latency-ms 50] [--forks 20]
                         [--azcollection/--no-azcollection] [--azcollection-sizes 10,50,200]
                         [--azcollection-again/--no-azcollection-again]
-                        [--out build/bench]
+                        [--baseline REF] [--out build/bench]
 
 Runs configure.yml twice (first run, no-op run) over a generated world of N storage accounts in
 the Azure emulator for each N, optionally azure.azcollection's job side by side, writes
-<out>/bench.json and <out>/bench.md and prints the Markdown table. See docs/benchmark.md."""
+<out>/bench.json and <out>/bench.md and prints the Markdown table. See docs/benchmark.md.
+
+--baseline REF also runs REF's playbooks/configure.yml (a git worktree of REF under
+build/bench/baseline-<short sha>, reused when present) at each N, on the same world with the same
+forks and latency; its rows are "configure (REF <sha>), first run" / "no-op run", and a
+before / after table per N follows the main table. The exit status is the working tree's targets'."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "21 CPU s per account")
     parser.add_argument("--azcollection-again", action=argparse.BooleanOptionalAction, default=True,
                         help="run azure.azcollection's job a second time, as configure's no-op run")
+    parser.add_argument("--baseline", metavar="REF", default=None,
+                        help="a git ref (e.g. 02c97d2) whose configure.yml is measured beside the working tree's")
     parser.add_argument("--out", default="build/bench")
     return parser.parse_args(argv)
 
@@ -44,7 +51,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     results = run_bench(sizes, tenants=args.tenants, latency_ms=args.latency_ms, forks=args.forks,
                         azcollection=args.azcollection, azcollection_sizes=sizes_of(args.azcollection_sizes),
-                        out=args.out, azcollection_again=args.azcollection_again,
+                        out=args.out, azcollection_again=args.azcollection_again, baseline=args.baseline,
                         log=lambda msg: print(f"[{time.monotonic() - started:7.1f}s] {msg}", file=sys.stderr, flush=True))
     print(markdown(results))
     print(f"{args.out}/bench.json, {args.out}/bench.md ({results['bench_seconds']} s)")

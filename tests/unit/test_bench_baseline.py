@@ -77,7 +77,8 @@ def test_labels():
 
 
 def test_baseline_runs_its_own_playbook_with_its_own_collections():
-    base = Baseline(ref="main~3", sha=SHA, worktree="/b/baseline-02c97d2", collections="/b/baseline-02c97d2-collections")
+    base = Baseline(ref="main~3", sha=SHA, worktree="/b/baseline-02c97d2",
+                    collections="/b/baseline-02c97d2-collections")
     assert base.short == "02c97d2"
     command = base.command("/inv/hosts.yml", 7)
     assert command[1:] == ["-i", "/inv/hosts.yml", "/b/baseline-02c97d2/playbooks/configure.yml", "-f", "7"]
