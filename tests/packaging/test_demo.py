@@ -44,7 +44,11 @@ def demo() -> subprocess.CompletedProcess:
 def test_the_demo_passes_and_says_where_it_wrote_and_what_it_cost(demo):
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-2000:]
     out = demo.stdout
-    assert "demo: OK (2 accounts cannot be made ready, as expected)" in out
+    assert ("demo: OK (2 accounts cannot be made ready and 1 is configured but blocked by its firewall, as expected)"
+            in out)
+    # the summary shows each account's state as the activation files record it
+    assert re.search(r"^  fabrikamlocked\s+BLOCKED: the firewall denies by default", out, re.M), out
+    assert re.search(r"^  contosofresh\s+ready$", out, re.M) and "  localhost " not in out
     assert re.search(r"^Everything the demo wrote is in build/demo/ \(the next make demo replaces it\)\. "
                      r"It took \d+ s and \d+ CPU seconds\.$", out, re.M), out[-1500:]
     assert sorted(os.listdir(os.path.join(ROOT, "build", "demo", "activation"))) == [
