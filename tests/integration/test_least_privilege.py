@@ -270,8 +270,8 @@ def test_graph_calls_are_what_owned_by_allows(enough):
 # ------------------------------------------------------------------------ one right short
 # right -> (playbook where it is first needed, task that fails, the account's writes that must not
 # have been sent: "any", none of them; "none", no check; else a pattern of the paths of that step)
-_PREFLIGHT = ("configure", "Stop for an account that cannot be made ready", "any")
-_INFO = ("configure", "Read the storage account and what the operator may do there", "any")
+_PREFLIGHT = ("configure", "Stop before the first write where the account cannot be made ready", "any")
+_INFO = ("configure", "Read the account, V7's roles and CORS rules, and the operator's rights", "any")
 FIRST_NEEDED = {
     "Microsoft.Storage/storageAccounts/read": _INFO,
     # the preflight reads the CORS rules too, to skip v7_blob_cors where they are right already
@@ -285,7 +285,7 @@ FIRST_NEEDED = {
     "Microsoft.Authorization/roleAssignments/write": _PREFLIGHT,
     "Microsoft.Authorization/roleAssignments/delete": (
         "offboard", "Remove V7's storage roles from the account and its containers", "none"),
-    GRAPH: ("configure", "Ensure V7's service principal in the tenant (once per tenant)", "any"),
+    GRAPH: ("configure", "Create V7's service principal in a tenant without one (once per tenant)", "any"),
 }
 
 

@@ -8,13 +8,15 @@ import copy
 import json
 import os
 import re
+import shutil
 
 import pytest
 import yaml
 
 from tests.integration.runner import Run, run_playbook
-from tests.integration.test_role import (
-    CONTOSO, CONTOSO_SP, DATA, EXAMPLE_STATE, INVENTORY, PLAYBOOKS, ROLE, SECRETS, touched, v7_principal, v7_roles)
+from tests.integration.test_role import (  # noqa: F401 - configured is a fixture
+    CONTOSO, CONTOSO_SP, DATA, EXAMPLE_STATE, INVENTORY, PLAYBOOKS, ROLE, SECRETS, configured, touched, v7_principal,
+    v7_roles)
 
 CONFIGURE = os.path.join(PLAYBOOKS, "configure.yml")
 VERIFY = os.path.join(PLAYBOOKS, "verify.yml")
@@ -144,11 +146,12 @@ def test_tags_select_steps_and_v7_cors_changes_only_cors(emulator, tmp_path):
 
 
 # ---------------------------------------------------------------- partial runs
-def test_a_limited_run_keeps_the_other_accounts_activation_details(emulator, tmp_path):
-    emulator.load_state(copy.deepcopy(EXAMPLE_STATE))
+def test_a_limited_run_keeps_the_other_accounts_activation_details(emulator, configured, tmp_path):
+    # from the world and the activation files the example inventory's configure run left
+    emulator.load_state(copy.deepcopy(configured.steps["configure"].world))
     activation = tmp_path / "activation"
+    shutil.copytree(configured.activation_dir, activation)
     extra = {"v7_activation_dir": str(activation)}
-    run_playbook(CONFIGURE, env=emulator.env(), inventory=INVENTORY, forks=10, extra_vars=extra)
     before = {p.name: p.read_text() for p in activation.iterdir()}
     limited = run_playbook(CONFIGURE, env=emulator.env(), inventory=INVENTORY, args=["--limit", "contosofresh"],
                            extra_vars=extra)
@@ -163,10 +166,9 @@ def test_a_limited_run_keeps_the_other_accounts_activation_details(emulator, tmp
 
 
 # ---------------------------------------------------------------- V7's service principal
-def test_offboarding_keeps_the_principal_while_an_account_outside_the_run_uses_it(emulator, tmp_path):
-    emulator.load_state(copy.deepcopy(EXAMPLE_STATE))
+def test_offboarding_keeps_the_principal_while_an_account_outside_the_run_uses_it(emulator, configured, tmp_path):
+    emulator.load_state(copy.deepcopy(configured.steps["configure"].world))
     extra = {"v7_activation_dir": str(tmp_path / "activation")}
-    run_playbook(CONFIGURE, env=emulator.env(), inventory=INVENTORY, forks=10, extra_vars=extra)
     run = run_playbook(OFFBOARD, env=emulator.env(), inventory=INVENTORY, args=["--limit", "contoso:!contosohalf"],
                        extra_vars=extra)
     assert run.rc == 0, run.output
@@ -200,14 +202,10 @@ def test_an_operator_without_graph_rights_configures_and_verifies_with_the_princ
 
 
 # ---------------------------------------------------------------- cost
-def test_the_no_op_run_goes_through_at_most_twelve_tasks_per_account(emulator, tmp_path):
-    emulator.load_state(copy.deepcopy(EXAMPLE_STATE))
-    extra = {"v7_activation_dir": str(tmp_path / "activation")}
-    run_playbook(CONFIGURE, env=emulator.env(), inventory=INVENTORY, forks=10, extra_vars=extra)
-    emulator.clear_log()
-    again = run_playbook(CONFIGURE, env=emulator.env(), inventory=INVENTORY, forks=10, extra_vars=extra)
-    counts = recap(again)
-    assert len(counts) == 10 and emulator.writes() == []  # nine accounts and the inventory check
+def test_the_no_op_run_goes_through_at_most_twelve_tasks_per_account(emulator, configured):
+    again = configured.steps["again"]
+    counts = recap(again.run)
+    assert len(counts) == 10 and again.writes == []  # nine accounts and the inventory check on localhost
     for host, seen in counts.items():
         if host == "localhost":
             continue
