@@ -30,6 +30,8 @@ class EmulatorProcess:
         self.info = json.loads(line)
         self.url: str = self.info["url"]
         self.metadata_url: str = self.info["metadata_url"]
+        # the same cloud as a list of clouds (api-version 2019-05-01): azure-cli's ARM_CLOUD_METADATA_URL
+        self.cloud_list_url: str = self.info["cloud_list_url"]
         self.ca_bundle: str = self.info["ca_bundle"]
         self.control_url: str = self.info["control_url"]
         self.graph_url: str = self.info["graph_url"]

@@ -1,7 +1,7 @@
 """python -m tests.emulator --port PORT --state FILE
 
 Serves the emulated Azure over HTTPS on 127.0.0.1 until SIGTERM. On start it prints one JSON
-line: url, metadata_url, ca_bundle, control_url, graph_url, port, pid."""
+line: url, metadata_url, cloud_list_url, ca_bundle, control_url, graph_url, port, pid."""
 from __future__ import annotations
 
 import argparse
@@ -40,7 +40,10 @@ async def serve(args) -> None:
     emulator.base_url = f"https://127.0.0.1:{port}"
     info = {
         "url": emulator.base_url + "/",
+        # one object (what the collection and `az cloud register` read) ...
         "metadata_url": f"{emulator.base_url}/metadata/endpoints?api-version=2022-09-01",
+        # ... and the list of clouds that azure-cli's ARM_CLOUD_METADATA_URL expects
+        "cloud_list_url": f"{emulator.base_url}/metadata/endpoints?api-version=2019-05-01",
         "graph_url": emulator.graph_audience,
         "ca_bundle": ca_path,
         "control_url": emulator.base_url + CONTROL_PREFIX,
