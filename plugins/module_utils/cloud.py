@@ -165,8 +165,13 @@ def _https(value: Any, key: str, metadata_url: str) -> str:
 def parse_metadata(document: Any, metadata_url: str) -> CloudEndpoints:
     """CloudEndpoints from an ARM metadata document (a JSON string or the parsed value).
 
-    api-version 2022-09-01 serves a list of clouds; older versions (and Azure Stack) one object,
-    in which case ARM is the metadata URL's own origin.
+    Public Azure answers in three shapes, by api-version: 2022-09-01 (the version asked for by
+    default) serves one object, the cloud asked for, with resourceManager,
+    authentication.loginEndpoint/audiences and microsoftGraphResourceId (azure-cli's
+    `az cloud register` reads it so); 2019-05-01 serves a list of clouds in that same shape
+    (azure-cli's ARM_CLOUD_METADATA_URL), of which the entry whose resourceManager is the URL's
+    host is taken; 2015-01-01, also what Azure Stack Hub serves, one object in an older shape
+    without resourceManager, in which case ARM is the metadata URL's own origin.
     """
     if isinstance(document, (str, bytes, bytearray)):
         try:

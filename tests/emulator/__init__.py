@@ -1,5 +1,7 @@
-"""The project's Azure emulator: ARM (Microsoft.Storage, Microsoft.Authorization, cloud
-metadata), Microsoft Graph (servicePrincipals) and Entra token endpoints over HTTPS on loopback.
+"""The project's Azure emulator: ARM (Microsoft.Resources subscriptions, Microsoft.Storage,
+Microsoft.Authorization, cloud metadata), Microsoft Graph (servicePrincipals, applications,
+directoryObjects) on its own port, Entra token endpoints, and the Blob service properties of the
+data plane, over HTTPS on loopback.
 
 `EmulatorProcess` starts `python -m tests.emulator` and talks to its control API; the pytest
 fixture in tests/conftest.py uses it."""
@@ -17,8 +19,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 
 class EmulatorProcess:
-    def __init__(self, state_file: str | None = None, port: int = 0, workdir: str | None = None):
-        cmd = [sys.executable, "-m", "tests.emulator", "--port", str(port)]
+    def __init__(self, state_file: str | None = None, port: int = 0, workdir: str | None = None, graph_port: int = 0):
+        cmd = [sys.executable, "-m", "tests.emulator", "--port", str(port), "--graph-port", str(graph_port)]
         if state_file:
             cmd += ["--state", state_file]
         if workdir:
@@ -30,8 +32,12 @@ class EmulatorProcess:
         self.info = json.loads(line)
         self.url: str = self.info["url"]
         self.metadata_url: str = self.info["metadata_url"]
+        # the same cloud as a list of clouds (api-version 2019-05-01): azure-cli's ARM_CLOUD_METADATA_URL
+        self.cloud_list_url: str = self.info["cloud_list_url"]
         self.ca_bundle: str = self.info["ca_bundle"]
         self.control_url: str = self.info["control_url"]
+        # Microsoft Graph's own address (its port's root, ending with "/"), as the cloud metadata's
+        # microsoftGraphResourceId says; Graph also answers under /graph/ on `url`
         self.graph_url: str = self.info["graph_url"]
         self._ssl = ssl.create_default_context(cafile=self.ca_bundle)
 

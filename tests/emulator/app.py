@@ -44,6 +44,8 @@ class Emulator:
         self.initial_doc = copy.deepcopy(state_doc)
         self.state = State(state_doc)
         self.base_url = base_url.rstrip("/")
+        # Graph's own address (https://127.0.0.1:<graph port>), set when that port is served
+        self.graph_base_url = ""
         self.faults = Faults()
         self.log: list[dict] = []
         self._seq = 0
@@ -62,9 +64,23 @@ class Emulator:
 
     @property
     def graph_audience(self) -> str:
+        """Microsoft Graph's own address and token audience, as the cloud metadata's
+        microsoftGraphResourceId names it: the root of Graph's own port (like
+        https://graph.microsoft.com/), so a client that derives Graph's URL or host from the
+        metadata reaches it as it is. Without that port, Graph under /graph/ on ARM's address."""
+        if self.graph_base_url:
+            return self.graph_base_url + "/"
         return f"{self.base_url}{GRAPH_PREFIX}"
 
-    def kind_of(self, path: str, host: str = "") -> str:
+    @property
+    def graph_audiences(self) -> list[str]:
+        """The audiences Graph accepts: its own address, and /graph/ on ARM's address, which
+        still serves Graph for clients given that URL."""
+        return list(dict.fromkeys([self.graph_audience, f"{self.base_url}{GRAPH_PREFIX}"]))
+
+    def kind_of(self, path: str, host: str = "", app_kind: str | None = None) -> str:
+        if app_kind:
+            return app_kind
         if blob_account_of(host):
             return "blob"
         if path.startswith(CONTROL_PREFIX):
@@ -101,14 +117,17 @@ def _drop(request: web.Request) -> web.Response:
 @web.middleware
 async def service_middleware(request: web.Request, handler):
     emu: Emulator = request.app["emulator"]
-    kind = emu.kind_of(request.path, request.host)
+    kind = emu.kind_of(request.path, request.host, request.app.get("kind"))
     if kind == "control":
         return await handler(request)
+    # Graph's requests are logged (and drawn for faults) by their /graph/v1.0/... path on either
+    # address, so the request log reads the same whichever address a client used
+    path = GRAPH_PREFIX.rstrip("/") + request.path if request.app.get("kind") == "graph" else request.path
     started = time.monotonic()
     if emu.faults.latency:
         await asyncio.sleep(emu.faults.latency)
     request_text = await request.text() if request.body_exists else ""
-    fault = emu.faults.decide(kind, request.method, request.path)
+    fault = emu.faults.decide(kind, request.method, path)
     response = None
     try:
         if fault == "drop" and emu.faults.config["drop_phase"] == "before":
@@ -130,13 +149,13 @@ async def service_middleware(request: web.Request, handler):
                 "time": time.time(),
                 "kind": kind,
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "query": request.query_string,
                 "status": response.status if response is not None else None,
                 "duration_ms": round((time.monotonic() - started) * 1000, 2),
                 "caller": caller.object_id if caller else request.get("client_id"),
                 "tenant": caller.tenant_id if caller else request.get("tenant_id"),
-                "write": is_write(kind, request.method, request.path),
+                "write": is_write(kind, request.method, path),
                 "fault": fault,
                 # token requests carry secrets and their replies carry tokens: never kept
                 "request_body": None if is_token else _json_or_none(request_text),
@@ -430,4 +449,13 @@ def build_app(emulator: Emulator) -> web.Application:
     entra.add_routes(app)
     app.router.add_route("*", GRAPH_PREFIX + "{tail:.*}", graph.dispatch)
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
+
+
+def build_graph_app(emulator: Emulator) -> web.Application:
+    """Microsoft Graph alone, at the root of its own port: https://127.0.0.1:<port>/v1.0/..."""
+    app = web.Application(middlewares=[service_middleware], client_max_size=4 * 1024 * 1024)
+    app["emulator"] = emulator
+    app["kind"] = "graph"
+    app.router.add_route("*", "/{tail:.*}", graph.dispatch)
     return app

@@ -257,6 +257,87 @@ async def dispatch(request: web.Request) -> web.Response:
         return err.response()
 
 
+# The cloud metadata endpoint answers in three shapes, chosen by api-version, as public Azure does:
+#
+# - 2022-09-01 and later: ONE object, the cloud asked, in the new shape (resourceManager,
+#   authentication.loginEndpoint/audiences, graph, microsoftGraphResourceId, suffixes, ...).
+#   azure-cli's `az cloud register --endpoint-resource-manager` reads it as one object
+#   (azure-cli src/azure-cli/azure/cli/command_modules/cloud/custom.py,
+#   `_populate_from_metadata_endpoint`: `metadata['authentication']['audiences'][0]`).
+# - 2019-05-01 up to 2022-09-01: a LIST of clouds, each in the new shape; azure-cli's
+#   ARM_CLOUD_METADATA_URL (documented with api-version=2019-05-01) is read as a list
+#   (azure-cli src/azure-cli-core/azure/cli/core/cloud.py, `_convert_arm_to_cli`:
+#   `for cloud in arm_cloud_metadata_dict: ... cloud['name']`). The emulator is one cloud, so
+#   its list has one entry.
+# - before 2019-05-01 (2015-01-01, what Azure Stack Hub serves and what older azure-cli asked):
+#   one object in the old shape, galleryEndpoint, graphEndpoint, portalEndpoint and
+#   authentication {loginEndpoint, audiences}, with no resourceManager (the metadata URL's own
+#   origin is ARM) and no microsoftGraphResourceId.
+#
+# `graph` and `graphEndpoint` name Azure AD Graph (graph.windows.net), a retired service the
+# emulator does not serve, as public Azure still names it; Microsoft Graph is
+# `microsoftGraphResourceId`, the emulator's own Graph address.
+LIST_SINCE, OBJECT_SINCE = "2019-05-01", "2022-09-01"
+
+
+def cloud_metadata(emu) -> dict:
+    """The emulator's cloud in the metadata's new shape."""
+    base = emu.base_url
+    return {
+        "portal": f"{base}/portal",
+        "authentication": {
+            "loginEndpoint": base,
+            "audiences": emu.arm_audiences,
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "media": "https://rest.media.azure.net",
+        "graphAudience": "https://graph.windows.net/",
+        "graph": "https://graph.windows.net/",
+        "name": "AzureEmulator",
+        "suffixes": {
+            "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
+            "acrLoginServer": "azurecr.io",
+            "sqlServerHostname": "database.windows.net",
+            "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
+            "keyVaultDns": "vault.azure.net",
+            "storage": "core.windows.net",
+            "azureFrontDoorEndpointSuffix": "azurefd.net",
+            "storageSyncEndpointSuffix": "afs.azure.net",
+            "mhsmDns": "managedhsm.azure.net",
+            "mysqlServerEndpoint": "mysql.database.azure.com",
+            "postgresqlServerEndpoint": "postgres.database.azure.com",
+            "mariadbServerEndpoint": "mariadb.database.azure.com",
+            "synapseAnalytics": "dev.azuresynapse.net",
+            "attestationEndpoint": "attest.azure.net",
+        },
+        "batch": "https://batch.core.windows.net/",
+        "resourceManager": base + "/",
+        "vmImageAliasDoc": "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/arm-compute/quickstart-templates/aliases.json",
+        "activeDirectoryDataLake": "https://datalake.azure.net/",
+        "sqlManagement": "https://management.core.windows.net:8443/",
+        "microsoftGraphResourceId": emu.graph_audience,
+        "appInsightsResourceId": "https://api.applicationinsights.io",
+        "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
+        "attestationResourceId": "https://attest.azure.net",
+        "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
+        "logAnalyticsResourceId": "https://api.loganalytics.io",
+        "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
+    }
+
+
+def legacy_cloud_metadata(emu) -> dict:
+    """The emulator's cloud in the old (2015-01-01, Azure Stack Hub) shape."""
+    base = emu.base_url
+    return {
+        "galleryEndpoint": f"{base}/gallery/",
+        "graphEndpoint": "https://graph.windows.net/",
+        "graphAudience": "https://graph.windows.net/",
+        "portalEndpoint": f"{base}/portal/",
+        "authentication": {"loginEndpoint": base + "/", "audiences": emu.arm_audiences},
+    }
+
+
 async def metadata_endpoints(request: web.Request) -> web.Response:
     emu = request.app["emulator"]
     version = request.query.get("api-version")
@@ -264,64 +345,8 @@ async def metadata_endpoints(request: web.Request) -> web.Response:
         return responses.arm_error(
             400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."
         )
-    base = emu.base_url
-    authentication = {
-        "loginEndpoint": base,
-        "audiences": emu.arm_audiences,
-        "tenant": "common",
-        "identityProvider": "AAD",
-    }
-    if version < "2022-09-01":
-        # the single-object shape older versions (and Azure Stack) serve
-        return responses.arm(
-            {
-                "galleryEndpoint": f"{base}/gallery/",
-                "graphEndpoint": "https://graph.windows.net/",
-                "graphAudience": "https://graph.windows.net/",
-                "portalEndpoint": f"{base}/portal/",
-                "authentication": {**authentication, "loginEndpoint": base + "/"},
-                "microsoftGraphResourceId": emu.graph_audience,
-                "resourceManager": base + "/",
-                "name": "AzureEmulator",
-            }
-        )
-    return responses.arm(
-        [
-            {
-                "portal": f"{base}/portal",
-                "authentication": authentication,
-                "media": "https://rest.media.azure.net",
-                "graphAudience": "https://graph.windows.net/",
-                "graph": "https://graph.windows.net/",
-                "name": "AzureEmulator",
-                "suffixes": {
-                    "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
-                    "acrLoginServer": "azurecr.io",
-                    "sqlServerHostname": "database.windows.net",
-                    "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
-                    "keyVaultDns": "vault.azure.net",
-                    "storage": "core.windows.net",
-                    "azureFrontDoorEndpointSuffix": "azurefd.net",
-                    "storageSyncEndpointSuffix": "afs.azure.net",
-                    "mhsmDns": "managedhsm.azure.net",
-                    "mysqlServerEndpoint": "mysql.database.azure.com",
-                    "postgresqlServerEndpoint": "postgres.database.azure.com",
-                    "mariadbServerEndpoint": "mariadb.database.azure.com",
-                    "synapseAnalytics": "dev.azuresynapse.net",
-                    "attestationEndpoint": "attest.azure.net",
-                },
-                "batch": "https://batch.core.windows.net/",
-                "resourceManager": base + "/",
-                "vmImageAliasDoc": "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/arm-compute/quickstart-templates/aliases.json",
-                "activeDirectoryDataLake": "https://datalake.azure.net/",
-                "sqlManagement": "https://management.core.windows.net:8443/",
-                "microsoftGraphResourceId": emu.graph_audience,
-                "appInsightsResourceId": "https://api.applicationinsights.io",
-                "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
-                "attestationResourceId": "https://attest.azure.net",
-                "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
-                "logAnalyticsResourceId": "https://api.loganalytics.io",
-                "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
-            }
-        ]
-    )
+    if version >= OBJECT_SINCE:
+        return responses.arm(cloud_metadata(emu))
+    if version >= LIST_SINCE:
+        return responses.arm([cloud_metadata(emu)])
+    return responses.arm(legacy_cloud_metadata(emu))

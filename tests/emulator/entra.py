@@ -87,7 +87,7 @@ def _audience_for(emu, scope: str) -> str | None:
     if resource is None:
         return None
     wanted = resource.rstrip("/") + "/"
-    known = emu.arm_audiences + [emu.graph_audience]
+    known = emu.arm_audiences + emu.graph_audiences
     return wanted if wanted in known else None
 
 

@@ -132,7 +132,7 @@ def _authenticate(request: web.Request, emu):
     claims = tokens.verify(raw)
     if claims is None:
         raise GraphError(401, "InvalidAuthenticationToken", "CompactToken parsing failed with error code: 80049217", challenge)
-    if claims["aud"] != emu.graph_audience:
+    if claims["aud"] not in emu.graph_audiences:
         raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.", challenge)
     caller = Caller(tenant_id=claims["tid"], object_id=claims["oid"], app_id=claims["appid"], audience=claims["aud"])
     request["caller"] = caller

@@ -108,7 +108,7 @@ def test_entra_still_refuses_other_resources(emulator, resource):
 
 
 def test_cloud_metadata_lists_the_resource_manager_url_among_the_audiences(emulator):
-    entry = requests.get(emulator.metadata_url, verify=emulator.ca_bundle, timeout=30).json()[0]
+    entry = requests.get(emulator.metadata_url, verify=emulator.ca_bundle, timeout=30).json()
     audiences = entry["authentication"]["audiences"]
     # the first audience is the one clients that read the metadata ask tokens for: unchanged
     assert audiences[0] == "https://management.core.windows.net/"

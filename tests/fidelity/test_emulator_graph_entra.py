@@ -105,13 +105,23 @@ def test_openid_configuration_for_known_and_unknown_tenants(emulator):
     assert bad.status_code == 400
 
 
-def test_cloud_metadata_in_both_formats(emulator):
+def test_cloud_metadata_in_the_shape_of_each_api_version(emulator):
+    """2022-09-01: one object (azure-cli's `az cloud register` reads it so); 2019-05-01: a list of
+    clouds (azure-cli's ARM_CLOUD_METADATA_URL); 2015-01-01: the old Azure Stack object, with no
+    resourceManager. See the comment above arm.metadata_endpoints for the sources."""
     new = requests.get(emulator.metadata_url, verify=emulator.ca_bundle).json()
-    assert isinstance(new, list) and new[0]["resourceManager"] == emulator.url
-    assert new[0]["authentication"]["loginEndpoint"] == emulator.url.rstrip("/")
-    assert new[0]["microsoftGraphResourceId"] == emulator.graph_url
-    old = requests.get(emulator.url + "metadata/endpoints?api-version=2019-05-01", verify=emulator.ca_bundle).json()
-    assert isinstance(old, dict) and old["authentication"]["audiences"]
+    assert isinstance(new, dict) and new["resourceManager"] == emulator.url
+    assert new["authentication"]["loginEndpoint"] == emulator.url.rstrip("/")
+    assert new["authentication"]["audiences"][0] == "https://management.core.windows.net/"
+    assert new["microsoftGraphResourceId"] == emulator.graph_url
+    assert new["suffixes"]["storage"] == "core.windows.net" and new["name"] == "AzureEmulator"
+    listed = requests.get(emulator.cloud_list_url, verify=emulator.ca_bundle).json()
+    assert emulator.cloud_list_url.endswith("api-version=2019-05-01")
+    assert isinstance(listed, list) and listed == [new]
+    assert requests.get(emulator.url + "metadata/endpoints?api-version=2020-06-01", verify=emulator.ca_bundle).json() == [new]
+    old = requests.get(emulator.url + "metadata/endpoints?api-version=2015-01-01", verify=emulator.ca_bundle).json()
+    assert set(old) == {"galleryEndpoint", "graphEndpoint", "graphAudience", "portalEndpoint", "authentication"}
+    assert old["authentication"] == {"loginEndpoint": emulator.url, "audiences": new["authentication"]["audiences"]}
 
 
 def test_service_principal_lifecycle(graph):

@@ -1,4 +1,5 @@
-"""Cloud endpoints: the named clouds, both metadata formats, scopes, URL and document errors."""
+"""Cloud endpoints: the named clouds, the metadata's three shapes (2022-09-01 one object, 2019-05-01
+a list of clouds, 2015-01-01 the Azure Stack object), scopes, URL and document errors."""
 from __future__ import annotations
 
 import json
@@ -102,7 +103,7 @@ def _cloud_entry(host: str, *, graph: str | None = "auto", login: str | None = N
 EMULATOR_URL = "https://127.0.0.1:8443/metadata/endpoints?api-version=2022-09-01"
 
 
-def test_2022_list_format_picks_the_entry_of_the_urls_host():
+def test_2019_list_format_picks_the_entry_of_the_urls_host():
     document = [_cloud_entry("other.example:8443", name="Other"), _cloud_entry("127.0.0.1:8443", name="Emulator")]
     endpoints = parse_metadata(json.dumps(document), EMULATOR_URL)
     assert endpoints.name == "Emulator"
@@ -115,29 +116,78 @@ def test_2022_list_format_picks_the_entry_of_the_urls_host():
     assert endpoints.known_authority is False
 
 
-def test_2022_list_format_falls_back_to_the_first_entry():
+def test_2019_list_format_falls_back_to_the_first_entry():
     document = [_cloud_entry("first.example", name="First"), _cloud_entry("second.example", name="Second")]
     assert parse_metadata(document, EMULATOR_URL).name == "First"
 
 
-def test_2022_list_format_of_public_azure():
-    public = {
-        "name": "AzureCloud",
-        "resourceManager": "https://management.azure.com/",
-        "authentication": {
-            "loginEndpoint": "https://login.microsoftonline.com",
-            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
-            "tenant": "common",
-            "identityProvider": "AAD",
-        },
-        "microsoftGraphResourceId": "https://graph.microsoft.com/",
-        "graph": "https://graph.windows.net/",
-    }
-    endpoints = parse_metadata([public], "https://management.azure.com/metadata/endpoints?api-version=2022-09-01")
+# Public Azure's cloud in the metadata's new shape, as the endpoint serves it for api-version
+# 2022-09-01 (one object) and inside the list it serves for 2019-05-01 (abridged: the suffixes and
+# the other resource ids are left out; the parser reads none of them).
+PUBLIC_AZURE = {
+    "portal": "https://portal.azure.com",
+    "authentication": {
+        "loginEndpoint": "https://login.microsoftonline.com",
+        "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+        "tenant": "common",
+        "identityProvider": "AAD",
+    },
+    "graphAudience": "https://graph.windows.net/",
+    "graph": "https://graph.windows.net/",
+    "name": "AzureCloud",
+    "suffixes": {"storage": "core.windows.net", "keyVaultDns": "vault.azure.net"},
+    "resourceManager": "https://management.azure.com/",
+    "microsoftGraphResourceId": "https://graph.microsoft.com/",
+}
+AZURE_CHINA = {
+    **PUBLIC_AZURE,
+    "name": "AzureChinaCloud",
+    "authentication": {**PUBLIC_AZURE["authentication"], "loginEndpoint": "https://login.chinacloudapi.cn",
+                       "audiences": ["https://management.core.chinacloudapi.cn", "https://management.chinacloudapi.cn"]},
+    "resourceManager": "https://management.chinacloudapi.cn",
+    "microsoftGraphResourceId": "https://microsoftgraph.chinacloudapi.cn",
+}
+AZURE_US_GOV = {
+    **PUBLIC_AZURE,
+    "name": "AzureUSGovernment",
+    "authentication": {**PUBLIC_AZURE["authentication"], "loginEndpoint": "https://login.microsoftonline.us",
+                       "audiences": ["https://management.core.usgovcloudapi.net", "https://management.usgovcloudapi.net"]},
+    "resourceManager": "https://management.usgovcloudapi.net",
+    "microsoftGraphResourceId": "https://graph.microsoft.us/",
+}
+
+
+def _assert_public_azure(endpoints):
+    assert endpoints.name == "AzureCloud"
+    assert endpoints.resource_manager == "https://management.azure.com/"
     assert endpoints.arm_scope == "https://management.core.windows.net/.default"
     assert endpoints.graph_endpoint == "https://graph.microsoft.com/"
     assert endpoints.authority_host == "https://login.microsoftonline.com"
     assert endpoints.known_authority is True
+
+
+def test_2022_single_object_of_public_azure():
+    """api-version 2022-09-01 answers one object, the cloud asked for (not a list)."""
+    url = "https://management.azure.com/metadata/endpoints?api-version=2022-09-01"
+    _assert_public_azure(parse_metadata(json.dumps(PUBLIC_AZURE), url))
+
+
+def test_2019_list_of_the_public_clouds_picks_the_one_asked():
+    """api-version 2019-05-01 answers the list of clouds; the entry of the URL's host is taken."""
+    document = [PUBLIC_AZURE, AZURE_CHINA, AZURE_US_GOV]
+    _assert_public_azure(parse_metadata(document, "https://management.azure.com/metadata/endpoints?api-version=2019-05-01"))
+    china = parse_metadata(document, "https://management.chinacloudapi.cn/metadata/endpoints?api-version=2019-05-01")
+    assert (china.name, china.resource_manager, china.graph_endpoint) == (
+        "AzureChinaCloud", "https://management.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn/"
+    )
+    assert china.arm_scope == "https://management.core.chinacloudapi.cn/.default"
+
+
+def test_2022_single_object_of_the_emulator():
+    document = _cloud_entry("127.0.0.1:8443", name="Emulator")
+    endpoints = parse_metadata(document, EMULATOR_URL)
+    assert (endpoints.name, endpoints.resource_manager) == ("Emulator", "https://127.0.0.1:8443/")
+    assert endpoints.graph_endpoint == "https://127.0.0.1:8443/graph/"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +207,9 @@ def test_2022_list_format_of_public_azure():
          "https://stack.example/graph/"),
     ],
 )
-def test_single_object_format_uses_the_urls_origin(document, graph):
+def test_2015_single_object_format_uses_the_urls_origin(document, graph):
+    """api-version 2015-01-01, the Azure Stack Hub shape: no resourceManager, so ARM is the URL's
+    origin."""
     url = "https://management.local.azurestack.external/metadata/endpoints?api-version=2015-01-01"
     endpoints = parse_metadata(document, url)
     assert endpoints.resource_manager == "https://management.local.azurestack.external/"
@@ -238,7 +290,7 @@ def test_fetch_errors(monkeypatch, outcome, needles):
 def test_fetch_success(monkeypatch):
     import requests
 
-    monkeypatch.setattr(requests, "get", lambda url, **kw: _Reply(200, json.dumps([_cloud_entry("127.0.0.1:8443")])))
+    monkeypatch.setattr(requests, "get", lambda url, **kw: _Reply(200, json.dumps(_cloud_entry("127.0.0.1:8443"))))
     endpoints = resolve_cloud("https://127.0.0.1:8443/metadata/endpoints")
     assert endpoints.resource_manager == "https://127.0.0.1:8443/"
 
