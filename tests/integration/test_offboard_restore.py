@@ -309,6 +309,6 @@ def test_offboard_restores_each_tenant(kept, removed, tenant_id):
 def test_opting_in_restores_the_world_exactly(removed):
     assert differences(removed["before"], removed["worlds"]["offboard"]) == []
     deleted = {r["host"] for r in run_of(removed, "offboard").results
-               if r["task"] == ROLE + "Delete the prefix's container that the configure run created"
+               if r["task"] == ROLE + "The prefix's container, when the configure run created it"
                and r["result"].get("changed")}
     assert deleted == set(CREATED)
