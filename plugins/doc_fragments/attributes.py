@@ -19,8 +19,8 @@ attributes:
     support: N/A
     platforms: all
     details:
-      - Runs wherever Python and the Azure SDK packages are, usually the Ansible controller
-        (C(connection: local) or C(delegate_to: localhost)); it talks to Azure over HTTPS.
+      - "Runs wherever Python and the Azure SDK packages are, usually the Ansible controller
+        (C(connection: local) or C(delegate_to: localhost)); it talks to Azure over HTTPS."
 """
 
     # A module of the action group v7labs.azure_storage.azure (the Azure modules).

@@ -113,9 +113,9 @@ options:
     type: int
   option_names:
     description:
-      - How the module's failure and warning messages name its options, for a role or playbook
+      - "How the module's failure and warning messages name its options, for a role or playbook
         whose users set other variables; for example C({storage_account: v7_storage_account}).
-        Each key is replaced wherever it stands as a whole word; a longer key wins over a shorter one.
+        Each key is replaced wherever it stands as a whole word; a longer key wins over a shorter one."
       - Options not listed keep their own names.
     type: dict
     default: {}

@@ -51,7 +51,7 @@ options:
     default: false
   ignore_scopes:
     description:
-      - With O(keep_if_assigned), role assignments at or below these scopes do not keep the principal:
+      - With O(keep_if_assigned), role assignments at or below these scopes do not keep the principal -
         the scopes where the same run removes V7's roles first (in check mode they are still there).
     type: list
     elements: str

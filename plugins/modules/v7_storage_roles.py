@@ -40,7 +40,7 @@ options:
       - Object id of V7's service principal in this tenant (a GUID), as returned by
         M(v7labs.azure_storage.v7_service_principal). Not V7's application (client) id.
       - Required, except in check mode, where leaving it out means that V7's service principal does
-        not exist yet (an earlier task creates it): every assignment V7 needs is then shown as to be
+        not exist yet (an earlier task creates it); every assignment V7 needs is then shown as to be
         created, for C(V7's service principal, to be created).
     type: str
   containers:

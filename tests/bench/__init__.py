@@ -383,7 +383,7 @@ def azcollection_env(emulator: EmulatorProcess, workdir: str, proxy_env: dict[st
     env = scale_run.playbook_env(emulator.env(), workdir)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(workdir, "no-collections")  # the venv's own only
     env["PATH"] = os.path.join(AZC_VENV, "bin") + os.pathsep + env["PATH"]
-    env["ARM_CLOUD_METADATA_URL"] = emulator.metadata_url
+    env["ARM_CLOUD_METADATA_URL"] = emulator.cloud_list_url
     env["AZURE_CLOUD_ENVIRONMENT"] = emulator.url
     env["AZURE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="azure-config-", dir=workdir)
     env.update(proxy_env)
