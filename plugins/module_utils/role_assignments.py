@@ -13,8 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Tuple
 
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import (  # noqa: F401 - used by callers
-    CONTRIBUTOR, DELEGATOR, READER, ROLE_NAMES, data_roles)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import DELEGATOR, ROLE_NAMES, data_roles
 
 # The principal shown where V7's service principal does not exist yet (check mode before it is created).
 PENDING_PRINCIPAL = "V7's service principal, to be created"

@@ -494,4 +494,3 @@ def activation_markdown(details: Mapping[str, Any]) -> str:
             why = details["accounts"][name].get("why") or []
             lines.append(f"- {name}" + (f": {'; '.join(why)}" if why else ""))
     return "\n".join(lines) + "\n"
-

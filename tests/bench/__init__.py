@@ -660,6 +660,13 @@ AZC_CANNOT_DO = [
 ]
 
 
+def cpu_per_account(size: dict, row: dict) -> float:
+    """cpu_seconds / N (rows written before the column existed have no cpu_seconds_per_account)."""
+    if "cpu_seconds_per_account" in row:
+        return row["cpu_seconds_per_account"]
+    return round(row["cpu_seconds"] / max(1, size["accounts"]), 3)
+
+
 # ------------------------------------------------------------------------------ report
 COLUMNS = [
     ("N", lambda s, r: s["accounts"]),
@@ -670,7 +677,7 @@ COLUMNS = [
     ("wall s", lambda s, r: r["seconds"]),
     ("s/account", lambda s, r: r["seconds_per_account"]),
     ("CPU s", lambda s, r: r["cpu_seconds"]),
-    ("CPU s per account", lambda s, r: cpu_per_account(s, r)),
+    ("CPU s per account", cpu_per_account),
     ("peak MB", lambda s, r: r["peak_rss_mb"]),
     ("token/acct", lambda s, r: r["requests_per_account"]["token"]),
     ("Graph R/tenant", lambda s, r: r["requests_per_tenant"]["graph_read"]),
@@ -683,13 +690,6 @@ COLUMNS = [
     ("failed", lambda s, r: len(r["failed_hosts"])),
     ("vs azcollection", lambda s, r: r.get("vs_azcollection", "")),
 ]
-
-
-def cpu_per_account(size: dict, row: dict) -> float:
-    """cpu_seconds / N (rows written before the column existed have no cpu_seconds_per_account)."""
-    if "cpu_seconds_per_account" in row:
-        return row["cpu_seconds_per_account"]
-    return round(row["cpu_seconds"] / max(1, size["accounts"]), 3)
 
 
 BEFORE_AFTER_RUNS = ("first run", "no-op run")

@@ -493,6 +493,8 @@ MISTAKES = {
     "noteam": ({k: v for k, v in host().items() if k != "v7_team"}, ["missing required arguments: v7_team"]),
     "badpolicy": (host(v7_firewall_policy="block"), ["v7_firewall_policy", "warn, fail, ignore"]),
 }
+
+
 @pytest.fixture(scope="module")
 def mistakes(emulator_process, tmp_path_factory) -> tuple[Run, list[dict]]:
     workdir = tmp_path_factory.mktemp("mistakes")

@@ -10,13 +10,15 @@ import os
 import re
 import shutil
 
-import pytest
 import yaml
 
 from tests.integration.runner import Run, run_playbook
-from tests.integration.test_role import (  # noqa: F401 - configured is a fixture
-    CONTOSO, CONTOSO_SP, DATA, EXAMPLE_STATE, INVENTORY, PLAYBOOKS, ROLE, SECRETS, configured, touched, v7_principal,
-    v7_roles)
+from tests.integration import test_role
+from tests.integration.test_role import (
+    CONTOSO, CONTOSO_SP, DATA, EXAMPLE_STATE, INVENTORY, PLAYBOOKS, ROLE, SECRETS, touched, v7_principal, v7_roles)
+
+# the example inventory's configure story (test_role.py), run once per session and shared
+configured = test_role.configured
 
 CONFIGURE = os.path.join(PLAYBOOKS, "configure.yml")
 VERIFY = os.path.join(PLAYBOOKS, "verify.yml")

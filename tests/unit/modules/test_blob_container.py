@@ -48,8 +48,8 @@ def test_present(existing, metadata, changed, writes, check):
 
 def test_present_is_idempotent_and_keeps_the_marker():
     account = FakeAccount(account_body())
-    first, _ = run(account, metadata=MARKER)
-    second, _ = run(account, metadata=MARKER)
+    first, _module = run(account, metadata=MARKER)
+    second, _module = run(account, metadata=MARKER)
     assert (first["changed"], second["changed"]) == (True, False)
     assert account.containers["images"]["metadata"] == MARKER
     assert len(account.writes) == 1
@@ -63,20 +63,20 @@ def test_created_meanwhile_by_another_run_is_not_a_change():
         account.containers[name] = container_body(name)
 
     account.fail["create_container"] = other_run
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is False and result["container"]["id"] == IMAGES_ID
 
 
 def test_created_meanwhile_shows_no_change_in_the_diff():
     account = FakeAccount(account_body())
     account.fail["create_container"] = lambda name, metadata: account.containers.update({name: container_body(name)})
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is False
     assert result["diff"]["before"] == result["diff"]["after"]
 
 
 def test_no_diff_without_diff_mode():
-    result, _ = run(FakeAccount(account_body()), diff=False)
+    result, _module = run(FakeAccount(account_body()), diff=False)
     assert "diff" not in result and result["changed"] is True
 
 
@@ -116,8 +116,8 @@ def test_absent_deletes_only_a_marked_container(existing, marker, marked, check)
 def test_absent_after_present_round_trip_with_v7s_marker():
     account = FakeAccount(account_body(), containers=[container_body("photos", NOT_OURS)])
     run(account, metadata=MARKER)
-    removed, _ = run(account, state="absent", metadata=MARKER)
-    kept, _ = run(account, name="photos", state="absent", metadata=MARKER)
+    removed, _module = run(account, state="absent", metadata=MARKER)
+    kept, _module = run(account, name="photos", state="absent", metadata=MARKER)
     assert removed["changed"] is True and kept["changed"] is False
     assert account.writes == [("create_container", "images", MARKER), ("delete_container", "images")]
     assert list(account.containers) == ["photos"]

@@ -88,14 +88,14 @@ def test_plan_applied_or_predicted(before, params, after, added, removed, check)
 
 
 def test_no_diff_without_diff_mode():
-    result, _ = run(FakeAccount(account_body()))
+    result, _module = run(FakeAccount(account_body()))
     assert "diff" not in result and result["changed"] is True
 
 
 def test_second_run_changes_nothing():
     account = FakeAccount(account_body(), cors=[CONTOSO, NARROW])
-    first, _ = run(account, origins=[V7, IRL])
-    second, _ = run(account, origins=[V7, IRL])
+    first, _module = run(account, origins=[V7, IRL])
+    second, _module = run(account, origins=[V7, IRL])
     assert (first["changed"], second["changed"]) == (True, False)
     assert len(account.writes) == 1 and second["cors_rules"] == first["cors_rules"]
 
@@ -106,7 +106,7 @@ def test_result_is_what_azure_replied():
         return [replace(r, methods=tuple(reversed(r.methods))) for r in rules]
 
     account = FakeAccount(account_body(), cors_reply=reply)
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["cors_rules"] == results([rule([V7], ["PUT", "GET"])])
     assert result["added"] == results([OURS])  # the plan, as asked
 
@@ -149,7 +149,7 @@ def test_five_rule_limit_fails_before_writing(check):
 def test_limit_does_not_stop_a_run_with_nothing_to_change():
     full = [rule([f"https://app{i}.example.org"], ["GET"]) for i in range(4)] + [OURS]
     account = FakeAccount(account_body(), cors=full)
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is False and account.writes == []
 
 
@@ -173,7 +173,7 @@ def test_account_that_cannot_carry_cors(kind, sku, needle):
 @pytest.mark.parametrize(("kind", "sku"), [("BlockBlobStorage", "Premium_LRS"), ("BlobStorage", "Standard_GRS")])
 def test_premium_block_blobs_and_blob_storage_carry_cors(kind, sku):
     account = FakeAccount(account_body(kind, sku))
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is True and account.writes == [("set_cors_rules", [OURS])]
 
 
@@ -273,7 +273,7 @@ def test_a_changed_v7_default_is_followed_by_the_plan_and_the_prediction(monkeyp
     head = rule([V7], ["HEAD"])
 
     writer = FakeAccount(account_body(), cors=GUIDE)
-    result, _ = run(writer)
+    result, _module = run(writer)
     assert result["changed"] is True and result["added"] == results([head])
     # compared as results: the reloaded cors module has its own CorsRule class
     assert [(w, results(rules)) for w, rules in writer.writes] == [("set_cors_rules", results(GUIDE + [head]))]
@@ -288,5 +288,5 @@ def test_a_changed_v7_default_is_followed_by_the_plan_and_the_prediction(monkeyp
 def test_v7_defaults_are_back_after_the_reload_test():
     """The reload above must not leak: the guide's rules meet the default goal again."""
     assert module.ARGUMENT_SPEC["methods"]["default"] == ["GET", "PUT"]
-    result, _ = run(FakeAccount(account_body(), cors=GUIDE))
+    result, _module = run(FakeAccount(account_body(), cors=GUIDE))
     assert result["changed"] is False

@@ -91,7 +91,7 @@ def test_refused_read_fails():
 
 def test_file_storage_account():
     account = ready_account(body=account_body("FileStorage", "Premium_LRS"))
-    result, _ = run(account, containers=["photos"])
+    result, _module = run(account, containers=["photos"])
     assert codes(result) == [readiness.NO_BLOB_CORS, readiness.CONTAINER_MISSING]
     assert "kind FileStorage (sku Premium_LRS) has no Blob service" in result["problems"][0]
     assert result["blob_cors_supported"] is False and result["blob_cors"] is None
@@ -102,7 +102,7 @@ def test_file_storage_account():
 
 def test_premium_page_blob_account_with_no_cors_needed_is_ready():
     account = ready_account(body=account_body("StorageV2", "Premium_LRS"))
-    result, _ = run(account, v7_origins=[])
+    result, _module = run(account, v7_origins=[])
     assert result["ready"] is True and result["blob_cors"] is None and result["blob_cors_supported"] is False
     assert "cors_rules" not in account.reads
 
@@ -142,7 +142,7 @@ def test_network(body, v7_ips, issues, firewall, warning):
 
 def test_missing_containers_are_each_an_issue():
     account = ready_account(containers=CONTAINERS[:1])
-    result, _ = run(account, containers=["photos", "videos", "new", "videos"])
+    result, _module = run(account, containers=["photos", "videos", "new", "videos"])
     assert result["containers"] == {"photos": True, "videos": False, "new": False}
     assert result["missing_containers"] == ["videos", "new"]
     assert [(i["code"], i.get("container")) for i in result["issues"]] == [
@@ -156,7 +156,7 @@ def test_missing_containers_are_each_an_issue():
 
 def test_no_principal_no_roles_and_no_listing():
     account = ready_account()
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["v7_roles"] is None and "assignments_at" not in account.reads
 
 
@@ -177,7 +177,7 @@ def test_no_principal_no_roles_and_no_listing():
 def test_v7_roles_are_v7_storage_roles_check_mode(held, params, to_create, to_remove):
     """The prediction is what v7_storage_roles would do with the same containers and write."""
     info_account = ready_account(assignments=held)
-    result, _ = run(info_account, v7_principal_id=PRINCIPAL, **params)
+    result, _module = run(info_account, v7_principal_id=PRINCIPAL, **params)
     roles = result["v7_roles"]
     assert [ra.label(ra.Assignment(a["scope"], a["role_definition_id"], a["principal_id"])) for a in roles["to_create"]] \
         == to_create
@@ -194,7 +194,7 @@ def test_v7_roles_are_v7_storage_roles_check_mode(held, params, to_create, to_re
 
 def test_principal_to_be_created_gets_every_role():
     account = ready_account()
-    result, _ = run(account, v7_principal_missing=True, containers=["photos"], v7_write=True)
+    result, _module = run(account, v7_principal_missing=True, containers=["photos"], v7_write=True)
     roles = result["v7_roles"]
     assert roles["assignments"] == [] and roles["to_remove"] == []
     assert [(a["role_name"], ra.short_scope(a["scope"]), a["principal_id"], a["id"]) for a in roles["to_create"]] == [
@@ -218,7 +218,7 @@ CORS_CASES = {
 
 @pytest.mark.parametrize(("rules", "up_to_date"), CORS_CASES.values(), ids=CORS_CASES.keys())
 def test_cors_prediction_is_v7_blob_cors_check_mode(rules, up_to_date):
-    result, _ = run(ready_account(cors=rules))
+    result, _module = run(ready_account(cors=rules))
     cors = result["blob_cors"]
     assert cors["up_to_date"] is up_to_date and cors["rules"] == [r.to_result() for r in rules]
     assert cors["limit_problems"] == [] and readiness.CORS_LIMITS not in codes(result)
@@ -230,13 +230,13 @@ def test_cors_prediction_is_v7_blob_cors_check_mode(rules, up_to_date):
 
 def test_cors_prediction_for_several_origins():
     irl = "https://darwin.irl.v7labs.com"
-    result, _ = run(ready_account(cors=GUIDE), v7_origins=[V7, irl, "HTTPS://DARWIN.IRL.V7LABS.COM/"])
+    result, _module = run(ready_account(cors=GUIDE), v7_origins=[V7, irl, "HTTPS://DARWIN.IRL.V7LABS.COM/"])
     assert result["blob_cors"]["added"] == [rule([irl], ["GET", "PUT"]).to_result()]
 
 
 def test_five_rule_limit_is_a_cors_limits_issue():
     account = ready_account(cors=FIVE)
-    result, _ = run(account)
+    result, _module = run(account)
     cors = result["blob_cors"]
     assert cors["up_to_date"] is False and len(cors["limit_problems"]) == 1
     assert "at most 5 CORS rules per service and this would need 6" in cors["limit_problems"][0]
@@ -250,13 +250,13 @@ def test_five_rule_limit_is_a_cors_limits_issue():
 
 
 def test_five_rules_that_already_let_v7_in_are_no_issue():
-    result, _ = run(ready_account(cors=FIVE[:4] + [OURS]))
+    result, _module = run(ready_account(cors=FIVE[:4] + [OURS]))
     assert result["ready"] is True and result["blob_cors"]["up_to_date"] is True
 
 
 def test_no_origins_means_no_cors_read():
     account = ready_account(cors=[])
-    result, _ = run(account, v7_origins=[])
+    result, _module = run(account, v7_origins=[])
     assert result["blob_cors"] is None and result["ready"] is True and "cors_rules" not in account.reads
 
 
@@ -348,6 +348,6 @@ def test_argument_spec_defaults_are_v7s_facts():
     assert module.ARGUMENT_SPEC["v7_origins"]["default"] == list(v7.ORIGINS)
     assert module.ARGUMENT_SPEC["v7_origins"]["default"] == v7_blob_cors.ARGUMENT_SPEC["origins"]["default"]
     # with its defaults, the prediction is for V7's methods on V7's origin
-    result, _ = run(ready_account(cors=[]))
+    result, _module = run(ready_account(cors=[]))
     assert result["blob_cors"]["added"] == [rule(v7.ORIGINS, v7.CORS_METHODS, v7.CORS_ALLOWED_HEADERS,
                                                  v7.CORS_EXPOSED_HEADERS).to_result()]

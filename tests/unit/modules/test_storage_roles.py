@@ -102,22 +102,22 @@ def test_present(existing, params, created, removed, after, check):
 def test_nothing_to_create_costs_one_request(existing, params):
     """When V7 holds what it needs, the account and containers are not read again."""
     account = FakeAccount(account_body(), containers=CONTAINERS, assignments=world(existing))
-    result, _ = run(account, **params)
+    result, _module = run(account, **params)
     assert result["changed"] is False and account.reads == ["assignments_at"]
 
 
 def test_check_mode_predicts_exactly_what_apply_creates():
     params = {"containers": ["photos", "videos"], "write": True}
-    predicted, _ = run(FakeAccount(account_body(), containers=CONTAINERS), check=True, **params)
-    applied, _ = run(FakeAccount(account_body(), containers=CONTAINERS), **params)
+    predicted, _module = run(FakeAccount(account_body(), containers=CONTAINERS), check=True, **params)
+    applied, _module = run(FakeAccount(account_body(), containers=CONTAINERS), **params)
     assert predicted == applied
     assert all(a["id"] and a["name"] for a in applied["created"])
 
 
 def test_second_run_changes_nothing():
     account = FakeAccount(account_body(), containers=CONTAINERS)
-    first, _ = run(account, containers=["photos"], write=True)
-    second, _ = run(account, containers=["photos"], write=True)
+    first, _module = run(account, containers=["photos"], write=True)
+    second, _module = run(account, containers=["photos"], write=True)
     assert (first["changed"], second["changed"]) == (True, False)
     assert second["assignments"] == first["assignments"]
     assert len(account.writes) == 3
@@ -142,7 +142,7 @@ def test_unlisted_containers_are_left_alone_with_a_warning():
 
 
 def test_no_diff_without_diff_mode():
-    result, _ = run(FakeAccount(account_body()), diff=False)
+    result, _module = run(FakeAccount(account_body()), diff=False)
     assert "diff" not in result and result["changed"] is True
 
 
@@ -184,7 +184,7 @@ def test_created_containers_count_as_existing_in_check_mode_only(check, created_
     account = FakeAccount(account_body(), containers=CONTAINERS)
     params = dict(containers=["photos", "new"], created_containers=created_containers, principal_id=None if check else PRINCIPAL)
     if missing is None:
-        result, _ = run(account, check=True, **params)
+        result, _module = run(account, check=True, **params)
         assert lbl("R@new") in labels(result["created"])
         assert ("container", "new") not in account.calls
     else:
@@ -211,7 +211,7 @@ def test_created_containers_count_as_existing_in_check_mode_only(check, created_
 def test_absent_removes_only_v7s_roles_at_the_managed_scopes(existing, containers, removed, kept, check):
     account = FakeAccount(account_body(), containers=CONTAINERS, assignments=world(existing))
     before = list(account.held)
-    result, _ = run(account, check=check, state="absent", containers=containers)
+    result, _module = run(account, check=check, state="absent", containers=containers)
     assert result["changed"] is bool(removed)
     assert sorted(labels(result["removed"])) == sorted(lbl(r) for r in removed)
     assert result["created"] == [] and result["assignments"] == []
@@ -227,7 +227,7 @@ def test_absent_removes_only_v7s_roles_at_the_managed_scopes(existing, container
 
 @pytest.mark.parametrize("account", [FakeAccount(None), FakeAccount(None, group_missing=True)], ids=["account", "group"])
 def test_absent_where_the_account_or_group_is_gone_has_nothing_to_remove(account):
-    result, _ = run(account, state="absent")
+    result, _module = run(account, state="absent")
     assert result == {"changed": False, "assignments": [], "created": [], "removed": [],
                       "diff": {"before": "", "after": "", "before_header": f"V7 storage roles of {PRINCIPAL} on {ACCOUNT}",
                                "after_header": f"V7 storage roles of {PRINCIPAL} on {ACCOUNT}"}}
@@ -252,7 +252,7 @@ def test_absent_in_a_missing_subscription_fails():
 def test_create_that_finds_the_assignment_there(outcome, changed):
     account = FakeAccount(account_body(), assignments=held("D@account"),
                           outcomes={(ACCOUNT_SCOPE, v7.READER): outcome} if outcome else {})
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is changed
     assert labels(result["assignments"]) == [lbl("R@account"), lbl("D@account")]
     assert labels(result["created"]) == ([lbl("R@account")] if changed else [])
@@ -264,7 +264,7 @@ def test_create_that_finds_the_assignment_there(outcome, changed):
 @pytest.mark.parametrize("outcome", [EXISTS_UNLISTED, ALREADY_200])
 def test_assignment_already_there_shows_no_change_in_the_diff(outcome):
     account = FakeAccount(account_body(), assignments=held("D@account"), outcomes={(ACCOUNT_SCOPE, v7.READER): outcome})
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is False
     assert result["diff"]["before"] == result["diff"]["after"]
 
@@ -274,7 +274,7 @@ def test_create_finding_a_twin_made_by_hand_returns_the_twin():
     twin = assignment("account", v7.READER, name="by-hand")
     account = FakeAccount(account_body(), assignments=held("D@account"))
     account.fail["create_assignment"] = lambda *args: account.held.append(twin)  # appears after the listing
-    result, _ = run(account)
+    result, _module = run(account)
     assert result["changed"] is False and result["created"] == []
     assert [a["name"] for a in result["assignments"] if a["role_name"] == NAME["R"]] == ["by-hand"]
     assert account.writes == []

@@ -78,8 +78,9 @@ def test_the_role_uses_the_modules_checks():
     assert validation.origin_problem("ftp://x", "v7_origins", allow_star=False) in problems(v7_origins=["ftp://x"])
 
 
-@pytest.mark.parametrize(("tags", "fails"), [([], False), (["all"], False), (["v7_cors"], False),
-                                              (["cors"], True), (["always"], True), (["v7_roles", "x"], False)])
+@pytest.mark.parametrize(("tags", "fails"), [
+    ([], False), (["all"], False), (["v7_cors"], False), (["cors"], True), (["always"], True), (["v7_roles", "x"], False),
+])
 def test_tags_that_select_no_step(tags, fails):
     assert (si.tag_problem(tags) is not None) is fails
 
