@@ -72,7 +72,7 @@ docs: venv
 		--project v7labs.azure_storage --title v7labs.azure_storage \
 		--copyright 'the v7labs.azure_storage authors' --dest-dir $(DOCS_DIR) v7labs.azure_storage
 	printf '%s\n' '' '# offline: no inventory is downloaded' 'intersphinx_mapping = {}' \
-		"nitpick_ignore = [('std:ref', 'ansible_configuration_settings'), ('std:ref', 'common_return_values')]" \
+		"nitpick_ignore = [('std:ref', 'ansible_configuration_settings'), ('std:ref', 'common_return_values'), ('std:ref', 'action_plugins')]" \
 		>> $(DOCS_DIR)/conf.py
 	$(DOCS_DIR)/build.sh
 

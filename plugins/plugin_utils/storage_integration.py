@@ -355,8 +355,8 @@ def what_v7_lacks(account: Mapping[str, Any], info: Mapping[str, Any], principal
     if not holder:
         lacks.append(f"V7's service principal does not exist in tenant {account['tenant_id']}, so V7 holds no role "
                      f"there (az ad sp create --id {v7.APP_ID}, or the v7_principal step)")
-    created = _ran(container) and bool(container.get("changed"))
-    if account["prefix_container"] in (info.get("missing_containers") or []) and not created:
+    # the container step succeeded: the container is there now (another run may have made it first)
+    if account["prefix_container"] in (info.get("missing_containers") or []) and not _ran(container):
         lacks.append(f"the prefix's container {account['prefix_container']} does not exist")
 
     wanted = ra.desired(account["subscription_id"], account["resource_group"], account["storage_account"],

@@ -49,7 +49,7 @@ NOT_READY = {
 }
 # What each V7 team's activation file lists: ready accounts, and those that stopped.
 TEAMS = {
-    "contoso-vision": (["contosofresh", "contosomanual", "contosohalf"], []),
+    "contoso-vision": (["contosofresh", "contosohalf", "contosomanual"], []),
     "contoso-media": (["contosoreadonly"], ["contosopremium"]),
     "fabrikam-research": (["fabrikamfirewall", "fabrikamlocked", "fabrikamnewbox"], ["fabrikambadprefix"]),
 }

@@ -68,7 +68,7 @@ def run_job(pdd: Path, playbook: str, ident: str) -> dict:
         "command": json.loads((artifacts / "command").read_text(encoding="utf-8"))["command"]
         if (artifacts / "command").exists() else [],
         "hosts": sorted({e.get("event_data", {}).get("host") for e in events
-                         if e.get("event", "").startswith("runner_on_")} - {None}),
+                         if e.get("event", "").startswith("runner_on_")} - {None, "localhost"}),
         "artifact_data": stats[-1]["event_data"].get("artifact_data", {}) if stats else None,
         "events": [e.get("event_data", {}).get("res") for e in events],
     }
@@ -123,9 +123,12 @@ def test_the_activation_details_are_written_and_in_the_jobs_artifacts(jobs):
     assert sorted(jobs["configure"]["artifact_data"]["v7_activation"]) == sorted(ACCOUNTS)
 
 
-def test_the_verify_job_passes_and_writes_nothing(jobs):
+def test_the_verify_job_fails_only_the_blocked_account_and_writes_nothing(jobs):
     job = jobs["verify"]
-    assert (job["rc"], job["status"]) == (0, "successful"), job["stdout"][-3000:] + job["runner_output"][-2000:]
+    # fabrikamlocked is configured, but its firewall keeps one of V7's IPs out: verify fails it
+    assert (job["rc"], job["status"]) == (2, "failed"), job["stdout"][-3000:] + job["runner_output"][-2000:]
+    assert "Storage account fabrikamlocked is configured for V7 but blocked" in job["stdout"]
+    assert "fatal: [fabrikamlocked]" in job["stdout"] and "fatal: [fabrikamfirewall]" not in job["stdout"]
     assert job["hosts"] == sorted(ACCOUNTS)
     assert not [e for e in jobs["verify_log"] if e["write"]]
 

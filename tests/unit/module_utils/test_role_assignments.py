@@ -6,12 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.role_assignments import (
-    CONTRIBUTOR,
-    DELEGATOR,
-    READER,
-    Assignment,
-)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.role_assignments import Assignment
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import CONTRIBUTOR, DELEGATOR, READER
 
 SUB = "00000000-0000-0000-0000-000000000001"
 RG = "rg-data"

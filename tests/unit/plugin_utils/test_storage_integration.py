@@ -198,3 +198,15 @@ def test_module_messages_name_the_inventory_variables():
     assert ("check v7_azure_auth.client_id (or AZURE_CLIENT_ID), v7_azure_auth.secret (or AZURE_SECRET) and "
             "v7_tenant_id.") in renamed
     assert "The storage account a" in renamed  # prose stays
+
+
+def test_a_prefix_container_another_run_created_first_counts_as_there():
+    account = checked()
+    held = [_assignment(ACCOUNT_SCOPE, v7.READER), _assignment(ACCOUNT_SCOPE, v7.DELEGATOR)]
+    found = info(roles={"assignments": held, "to_create": [], "to_remove": []}, cors={"rules": V7_RULES},
+                 missing=["images"])
+    # Azure answered 200 to the create: not changed by this run, but there
+    raced = si.account_state(account, found, {"object_id": OID}, container={"changed": False, "container": {}})
+    assert raced["state"] == si.READY
+    assert si.account_state(account, found, {"object_id": OID})["lacks"] == [
+        "the prefix's container images does not exist"]
