@@ -3,6 +3,8 @@
 """Action plugin of v7labs.azure_storage.v7_account_inputs (documented in plugins/modules)."""
 from __future__ import annotations
 
+from ansible.plugins.action import ActionBase
+
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import InputError
 from ansible_collections.v7labs.azure_storage.plugins.plugin_utils import storage_integration as si
@@ -21,12 +23,16 @@ class ActionModule(ControllerAction):
             account = si.check_account_vars(values, host)
         except InputError as err:
             return dict(failed=True, msg=si.input_failure_message(host, err), problems=err.problems)
+        # the tenant's accounts share V7's service principal: one of them looks after it
+        group, parents = account["tenant_group"], ["all"]
+        if hasattr(ActionBase, "add_group"):
+            # ansible-core 2.21 and later add groups through this call and ignore the result keys
+            self.add_group(group, parent_group_names=parents)
         return dict(
             changed=False,
             account=account,
             option_names=dict(si.OPTION_NAMES),
             created_by=dict(v7.CREATED_BY),
-            # the tenant's accounts share V7's service principal: one of them looks after it
-            add_group=account["tenant_group"],
-            parent_groups=["all"],
+            add_group=group,
+            parent_groups=parents,
         )
