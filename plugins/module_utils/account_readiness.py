@@ -53,6 +53,7 @@ FIREWALL_MISSING_V7_IPS = "firewall_missing_v7_ips"
 CONTAINER_MISSING = "container_missing"
 OPERATOR_LACKS_RIGHT = "operator_lacks_right"
 CORS_LIMITS = "cors_limits"
+CORS_PREFLIGHT_REFUSED = "cors_preflight_refused"
 NETWORK = (PUBLIC_ACCESS_DISABLED, FIREWALL_NO_V7_IPS, FIREWALL_MISSING_V7_IPS)
 
 

@@ -86,6 +86,16 @@ options:
       - With V(absent), remove every CORS rule of the Blob service.
     type: bool
     default: false
+  preflight:
+    description:
+      - With O(state=present), once the rules are in place, send the CORS preflight a browser on each of
+        O(origins) sends before each of O(methods) (an unauthenticated C(OPTIONS) request to the
+        account's Blob endpoint) and return the Blob service's answers in RV(preflight).
+      - A refused preflight, or an endpoint this controller cannot reach, is a warning; the task does not fail.
+      - A refusal right after the rules were written is asked again for up to 30 seconds, in case the
+        Blob service has not applied them yet. Nothing is sent in check mode.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
@@ -181,8 +191,16 @@ removed:
   type: list
   elements: dict
   sample: []
+preflight:
+  description:
+    - The CORS preflights sent with O(preflight) and the Blob service's answers, the same shape as
+      RV(v7labs.azure_storage.v7_storage_account_info#module:cors_preflight) of M(v7labs.azure_storage.v7_storage_account_info)
+      (C(checked), C(endpoint), C(reason), C(refused), C(answers)).
+  returned: with O(preflight) and O(state=present)
+  type: dict
 """
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
     account_problem, limits_message, plan, still_allowed, validate_goal)
@@ -199,6 +217,7 @@ ARGUMENT_SPEC = dict(
     max_age_seconds=dict(type="int"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     purge=dict(type="bool", default=False),
+    preflight=dict(type="bool", default=False),
 )
 
 
@@ -255,9 +274,26 @@ def ensure_cors(module: AzureModule, account=None) -> dict:
         added=[r.to_result() for r in wanted.added],
         removed=[r.to_result() for r in wanted.removed],
     )
+    if params["preflight"] and params["state"] == "present":
+        result["preflight"] = preflight(module, account.name, found, goal, after_write=wanted.changed)
     if module.diff_mode:
         result["diff"] = dict(before=dict(cors_rules=[r.to_result() for r in before]),
                               after=dict(cors_rules=result["cors_rules"]))
+    return result
+
+
+def preflight(module: AzureModule, name: str, found: dict, goal, *, after_write: bool) -> dict:
+    """The browsers' CORS preflight, sent once the rules are in place (not in check mode)."""
+    endpoint = ((found.get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
+    if module.check_mode:
+        return cp.not_checked(endpoint, "check mode: the preflight is sent once the rules are in place")
+    result = cp.send(module.auth, endpoint, cp.probe_path(None), cp.probes(goal.origins, goal.methods),
+                     after_write=after_write)
+    if not result["checked"]:
+        module.warn(cp.unreachable_message(name, result) + ".")
+    elif result["refused"]:
+        message = cp.refused_message(name, result)
+        module.warn(message[:1].upper() + message[1:] + ".")
     return result
 
 

@@ -96,6 +96,17 @@ options:
     type: str
     choices: [all, needed]
     default: all
+  cors_preflight:
+    description:
+      - Also send, when the CORS rules look right over ARM, the CORS preflight that a browser on each of
+        O(v7_origins) sends to the Blob service before it loads (C(GET)) or uploads (C(PUT)) a blob, an
+        unauthenticated C(OPTIONS) request to the account's Blob endpoint, one per origin and method.
+      - A preflight the Blob service refuses makes the account not ready (RV(issues) code
+        C(cors_preflight_refused)), whatever the rules look like over ARM.
+      - A controller that cannot reach the Blob endpoint (no route, or the account's firewall keeps it
+        out) says so in a warning and in RV(cors_preflight); that alone is not a problem.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - v7labs.azure_storage.azure_auth
   - v7labs.azure_storage.storage_account
@@ -320,13 +331,43 @@ blob_cors:
         - When not empty, RV(issues) holds a C(cors_limits) entry, since v7_blob_cors would fail.
       type: list
       elements: str
+cors_preflight:
+  description:
+    - The CORS preflights sent with O(cors_preflight), and the Blob service's answers.
+    - Null without O(cors_preflight), when no CORS rule is needed or possible, or when the account does not exist.
+  returned: always
+  type: dict
+  contains:
+    checked:
+      description: Whether the Blob service judged the preflights (false when they were not sent or did not reach it).
+      type: bool
+      sample: true
+    endpoint:
+      description: The Blob endpoint the preflights went to.
+      type: str
+      sample: https://stdarwinimages.blob.core.windows.net/
+    reason:
+      description: Why nothing was checked; null when RV(cors_preflight.checked) is true.
+      type: str
+    refused:
+      description: The requests a browser would be refused, as C(<method> from <origin>).
+      type: list
+      elements: str
+      sample: [PUT from https://darwin.v7labs.com]
+    answers:
+      description:
+        - One entry per preflight sent, with C(origin), C(method), C(request_headers), the HTTP C(status),
+          Azure's C(error_code), C(allow_origin) (the C(Access-Control-Allow-Origin) header) and C(allowed).
+      type: list
+      elements: dict
 issues:
   description:
     - What stands in V7's way or in the setup's, as RV(problems) says it, with a C(code) that tells
       the kind apart, so that a playbook or role can decide what stops an account.
     - C(code) is one of C(account_not_found), C(no_blob_cors), C(public_access_disabled),
       C(firewall_no_v7_ips), C(firewall_missing_v7_ips), C(container_missing) (with C(container)),
-      C(operator_lacks_right) (with C(right), an RV(operator) key) and C(cors_limits).
+      C(operator_lacks_right) (with C(right), an RV(operator) key), C(cors_limits) and
+      C(cors_preflight_refused).
   returned: always
   type: list
   elements: dict
@@ -351,6 +392,7 @@ problems:
 """
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, limits_message, plan, validate_goal
@@ -369,6 +411,7 @@ ARGUMENT_SPEC = dict(
     v7_roles_on=dict(type="str", choices=["containers", "account"], default="containers"),
     v7_write=dict(type="bool", default=False),
     operator_rights=dict(type="str", choices=["all", "needed"], default="all"),
+    cors_preflight=dict(type="bool", default=False),
 )
 
 
@@ -425,6 +468,21 @@ def blob_cors(account, origins: list[str]) -> dict:
     }
 
 
+def cors_preflight(module: AzureModule, found: dict, cors: dict, origins: list[str]) -> dict:
+    """The CORS preflight of V7's browsers, sent to the Blob endpoint when the rules look right over
+    ARM (when they do not, blob_cors already says what is missing)."""
+    endpoint = ((found.get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
+    if not cors["up_to_date"]:
+        return cp.not_checked(endpoint, "the CORS rules do not let V7's origins in yet (see blob_cors)")
+    goal = validate_goal(origins)
+    containers = module.params["containers"]
+    result = cp.send(module.auth, endpoint, cp.probe_path(containers[0] if containers else None),
+                     cp.probes(goal.origins, goal.methods))
+    if not result["checked"]:
+        module.warn(module.say(cp.unreachable_message(module.params["storage_account"], result)) + ".")
+    return result
+
+
 def _changes_needed(result: dict | None) -> bool | None:
     return None if result is None else bool(result.get("to_create") or result.get("to_remove")
                                             or result.get("up_to_date") is False)
@@ -436,7 +494,8 @@ def account_info(module: AzureModule, account=None) -> dict:
     account = account or module.storage_account()
     found = account.read()
     if found is None:
-        return finish(module, dict(readiness.not_found(account.missing("account").message), v7_roles=None, blob_cors=None))
+        return finish(module, dict(readiness.not_found(account.missing("account").message), v7_roles=None, blob_cors=None,
+                                   cors_preflight=None))
     wanted = list(dict.fromkeys(params["containers"]))
     if found.get("kind") == "FileStorage":
         containers = {c: False for c in wanted}  # no Blob service: Azure refuses to even look
@@ -454,7 +513,10 @@ def account_info(module: AzureModule, account=None) -> dict:
     result = readiness.evaluate(found, containers, permissions, networks, origins, needed=needed)
     if cors and cors["limit_problems"]:
         result["issues"].append(readiness.issue(readiness.CORS_LIMITS, limits_message(account.name, cors["limit_problems"])))
-    return finish(module, dict(result, v7_roles=roles, blob_cors=cors))
+    preflight = cors_preflight(module, found, cors, origins) if cors and params["cors_preflight"] else None
+    if preflight and preflight["refused"]:
+        result["issues"].append(readiness.issue(readiness.CORS_PREFLIGHT_REFUSED, cp.refused_message(account.name, preflight)))
+    return finish(module, dict(result, v7_roles=roles, blob_cors=cors, cors_preflight=preflight))
 
 
 def finish(module: AzureModule, result: dict) -> dict:

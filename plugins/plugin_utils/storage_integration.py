@@ -14,6 +14,7 @@ import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import AUTH_ARGUMENT_SPEC
@@ -377,6 +378,7 @@ def what_v7_lacks(account: Mapping[str, Any], info: Mapping[str, Any], principal
             rules = cors.get("cors_rules") or []
         else:
             rules = (info.get("blob_cors") or {}).get("rules")
+        missing = []
         if rules is not None:
             goal = validate_goal(account["origins"])
             missing = missing_pairs([CorsRule.from_arm(r) for r in rules], goal)
@@ -385,6 +387,10 @@ def what_v7_lacks(account: Mapping[str, Any], info: Mapping[str, Any], principal
                 by_origin.setdefault(origin, []).append(method)
             lacks += [f"the Blob CORS rules do not let {origin} send {', '.join(methods)} requests"
                       for origin, methods in by_origin.items()]
+        # the browsers' view once the rules were written (before, the preflight's reading is an issue)
+        preflight = cors.get("preflight") if _ran(cors) else None
+        if preflight and preflight.get("refused") and not missing:
+            lacks.append(cp.refused_message(account["storage_account"], preflight))
     return lacks
 
 

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.bench.azcollection.proxy import BlobEndpointProxy
+from tests.emulator.blob_proxy import BlobEndpointProxy
 from tests.emulator import EmulatorProcess
 from tests.scale import run as scale_run
 from tests.scale.world import (

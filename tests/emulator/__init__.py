@@ -13,7 +13,10 @@ import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import urllib.request
+
+from .blob_proxy import BlobEndpointProxy
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -40,6 +43,10 @@ class EmulatorProcess:
         # microsoftGraphResourceId says; Graph also answers under /graph/ on `url`
         self.graph_url: str = self.info["graph_url"]
         self._ssl = ssl.create_default_context(cafile=self.ca_bundle)
+        # the accounts' Blob endpoints (<account>.blob.core.windows.net), as ARM names them, reach
+        # the emulator through this proxy (HTTPS_PROXY in env())
+        self.blob_proxy = BlobEndpointProxy(self.url, self.ca_bundle,
+                                            tempfile.mkdtemp(prefix="blob-proxy-", dir=workdir)).start()
 
     # ------------------------------------------------------------ control API
     def _call(self, method: str, path: str, body=None):
@@ -73,14 +80,12 @@ class EmulatorProcess:
         return [e for e in self.log(since) if e["write"]]
 
     def env(self) -> dict:
-        """Environment that points the collection's modules and the Azure SDK at the emulator."""
-        return {
-            "AZURE_CLOUD_ENVIRONMENT": self.metadata_url,
-            "REQUESTS_CA_BUNDLE": self.ca_bundle,
-            "SSL_CERT_FILE": self.ca_bundle,
-        }
+        """Environment that points the collection's modules and the Azure SDK at the emulator, and
+        the accounts' Blob endpoints there through the proxy (whose CA bundle trusts both)."""
+        return {"AZURE_CLOUD_ENVIRONMENT": self.metadata_url, **self.blob_proxy.env()}
 
     def stop(self) -> None:
+        self.blob_proxy.close()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -22,7 +22,7 @@ from tests.bench import (
     writes_of,
 )
 from tests.bench.__main__ import parse_args, sizes_of
-from tests.bench.azcollection.proxy import BlobEndpointProxy, connect_target, parse_head, response_bytes
+from tests.emulator.blob_proxy import BlobEndpointProxy, connect_target, parse_head, response_bytes
 from tests.conftest import OPERATOR
 from tests.emulator.app import shared_key_signature, shared_key_string_to_sign
 from tests.fidelity.conftest import Client, account_path

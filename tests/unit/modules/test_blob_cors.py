@@ -290,3 +290,40 @@ def test_v7_defaults_are_back_after_the_reload_test():
     assert module.ARGUMENT_SPEC["methods"]["default"] == ["GET", "PUT"]
     result, _module = run(FakeAccount(account_body(), cors=GUIDE))
     assert result["changed"] is False
+
+
+# ---------------------------------------------------------------- the browsers' CORS preflight
+
+
+@pytest.fixture()
+def sent(monkeypatch):
+    from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
+    calls = []
+
+    def send(settings, endpoint, path, probes, **kwargs):
+        calls.append(dict(kwargs, endpoint=endpoint, path=path, pairs=[(p.origin, p.method) for p in probes]))
+        return cp.outcome(endpoint, [cp.answer(p, 403, {}, "CorsPreflightFailure") for p in probes])
+
+    monkeypatch.setattr(cp, "send", send)
+    return calls
+
+
+def test_preflight_after_the_rules_are_written(sent):
+    account = FakeAccount(account_body(), cors=[])
+    result, mod = run(account, preflight=True)
+    assert account.writes and sent == [dict(after_write=True, endpoint=f"https://{ACCOUNT}.blob.core.windows.net/",
+                                            path="/", pairs=[(V7, "GET"), (V7, "PUT")])]
+    assert result["preflight"]["refused"] == [f"GET from {V7}", f"PUT from {V7}"]
+    assert len(mod.warnings) == 1 and mod.warnings[0].startswith(f"The Blob service of {ACCOUNT} refuses the CORS preflight")
+
+
+def test_preflight_without_a_write_is_not_asked_again(sent):
+    result, _mod = run(FakeAccount(account_body(), cors=GUIDE), preflight=True)
+    assert result["changed"] is False and sent[0]["after_write"] is False
+
+
+def test_no_preflight_in_check_mode_or_when_taking_v7_out(sent):
+    result, mod = run(FakeAccount(account_body(), cors=[]), preflight=True, check=True)
+    assert sent == [] and result["preflight"]["checked"] is False and "check mode" in result["preflight"]["reason"]
+    result, _mod = run(FakeAccount(account_body(), cors=GUIDE), preflight=True, state="absent")
+    assert sent == [] and "preflight" not in result

@@ -351,3 +351,64 @@ def test_argument_spec_defaults_are_v7s_facts():
     result, _module = run(ready_account(cors=[]))
     assert result["blob_cors"]["added"] == [rule(v7.ORIGINS, v7.CORS_METHODS, v7.CORS_ALLOWED_HEADERS,
                                                  v7.CORS_EXPOSED_HEADERS).to_result()]
+
+
+# ---------------------------------------------------------------- the browsers' CORS preflight
+
+
+@pytest.fixture()
+def preflight(monkeypatch):
+    """What cors_preflight.send is asked, and what it answers (it is tested over HTTP on its own)."""
+    from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
+    calls = []
+    answer = {"value": None}
+
+    def send(settings, endpoint, path, probes, **kwargs):
+        calls.append((endpoint, path, [(p.origin, p.method) for p in probes], kwargs))
+        return answer["value"](endpoint, probes)
+
+    monkeypatch.setattr(cp, "send", send)
+    return calls, answer, cp
+
+
+def test_preflight_is_sent_when_the_rules_look_right(preflight):
+    calls, answer, cp = preflight
+    answer["value"] = lambda endpoint, probes: cp.outcome(endpoint, [cp.answer(p, 200, {
+        "Access-Control-Allow-Origin": V7, "Access-Control-Allow-Methods": "GET,PUT",
+        "Access-Control-Allow-Headers": "content-type,x-ms-blob-type"}, None) for p in probes])
+    result, mod = run(ready_account(), containers=["photos"], cors_preflight=True)
+    assert calls == [(f"https://{ACCOUNT}.blob.core.windows.net/", "/photos/v7-cors-preflight",
+                      [(V7, "GET"), (V7, "PUT")], {})]
+    assert result["ready"] is True and result["cors_preflight"]["checked"] is True and mod.warnings == []
+
+
+def test_a_refused_preflight_makes_the_account_not_ready(preflight):
+    calls, answer, cp = preflight
+    answer["value"] = lambda endpoint, probes: cp.outcome(endpoint, [cp.answer(p, 403, {}, "CorsPreflightFailure")
+                                                                     for p in probes])
+    result, _mod = run(ready_account(), cors_preflight=True)
+    assert codes(result) == [readiness.CORS_PREFLIGHT_REFUSED]
+    assert "refuses the CORS preflight a browser on V7's web app sends" in result["problems"][0]
+    assert f"GET from {V7} (403 CorsPreflightFailure), PUT from {V7}" in result["problems"][0]
+
+
+def test_an_unreachable_endpoint_is_a_warning_not_a_problem(preflight):
+    calls, answer, cp = preflight
+    answer["value"] = lambda endpoint, probes: cp.outcome(endpoint, [], failure="could not reach it: no route")
+    result, mod = run(ready_account(), cors_preflight=True)
+    assert result["ready"] is True and result["cors_preflight"]["checked"] is False
+    assert mod.warnings == [f"could not send V7's CORS preflight to the Blob service of {ACCOUNT} from this "
+                            "controller (could not reach it: no route); CORS was checked over ARM only."]
+
+
+def test_no_preflight_while_the_rules_are_still_to_change(preflight):
+    calls, _answer, _cp = preflight
+    result, _mod = run(ready_account(cors=[]), cors_preflight=True)
+    assert calls == [] and result["cors_preflight"]["checked"] is False
+    assert "do not let V7's origins in yet" in result["cors_preflight"]["reason"]
+
+
+def test_no_preflight_unless_asked(preflight):
+    calls, _answer, _cp = preflight
+    result, _mod = run(ready_account())
+    assert calls == [] and result["cors_preflight"] is None

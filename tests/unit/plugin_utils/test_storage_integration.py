@@ -210,3 +210,24 @@ def test_a_prefix_container_another_run_created_first_counts_as_there():
     assert raced["state"] == si.READY
     assert si.account_state(account, found, {"object_id": OID})["lacks"] == [
         "the prefix's container images does not exist"]
+
+
+def test_the_browsers_preflight_after_the_cors_step_decides():
+    from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
+    account = checked()
+    held = [_assignment(ACCOUNT_SCOPE, v7.READER), _assignment(ACCOUNT_SCOPE, v7.DELEGATOR)]
+    found = info(roles={"assignments": held, "to_create": [], "to_remove": []}, cors={"rules": []})
+    put = cp.probes([v7.ORIGIN], ["PUT"])[0]
+    refused = cp.outcome("https://acct1.blob.core.windows.net/", [cp.answer(put, 403, {}, "CorsPreflightFailure")])
+    state = si.account_state(account, found, {"object_id": OID}, cors={"cors_rules": V7_RULES, "preflight": refused})
+    assert state["state"] == si.FAILED and len(state["lacks"]) == 1
+    assert state["lacks"][0].startswith("the Blob service of acct1 refuses the CORS preflight")
+    # a controller that could not reach the endpoint does not make the account fail
+    unreachable = cp.outcome("https://acct1.blob.core.windows.net/", [], failure="could not reach it")
+    state = si.account_state(account, found, {"object_id": OID}, cors={"cors_rules": V7_RULES, "preflight": unreachable})
+    assert state["state"] == si.READY
+
+
+def test_a_refused_preflight_before_the_writes_stops_the_account():
+    verdict = si.preflight_verdict(checked(), info([issue("cors_preflight_refused", "refused")]))
+    assert verdict["blockers"] == ["refused"]

@@ -1,6 +1,9 @@
 """An HTTPS proxy on loopback that brings the storage accounts' Blob endpoints
 (`<account>.blob.core.windows.net`) to the Azure emulator, the way a TLS-inspecting corporate
-proxy sits between a controller and Azure.
+proxy sits between a controller and Azure. `EmulatorProcess.env()` puts it in HTTPS_PROXY, so the
+collection's CORS preflight (sent to the endpoint ARM names, with no special option) and any
+other client of the data plane reach the emulator there; the emulator sees them come from
+127.0.0.1, and its firewall judges them by that address.
 
 azure.azcollection's azure_rm_storageaccount and azure_rm_storageaccount_info read the Blob
 service's properties over the data plane on every run. Here that host does not resolve, and the
@@ -79,7 +82,8 @@ def _read_head(read_byte) -> bytes | None:
 
 
 class BlobEndpointProxy:
-    """Start with `with BlobEndpointProxy(emulator.url, emulator.ca_bundle, workdir) as proxy:`;
+    """Start with `with BlobEndpointProxy(emulator.url, emulator.ca_bundle, workdir) as proxy:`
+    (or `start()`, and `close()` when done);
     `proxy.env()` is what a client's environment needs."""
 
     def __init__(self, upstream_url: str, upstream_ca: str, directory: str):
@@ -112,9 +116,12 @@ class BlobEndpointProxy:
             "SSL_CERT_FILE": self.ca_bundle,
         }
 
-    def __enter__(self) -> "BlobEndpointProxy":
+    def start(self) -> "BlobEndpointProxy":
         self._thread.start()
         return self
+
+    def __enter__(self) -> "BlobEndpointProxy":
+        return self.start()
 
     def __exit__(self, *exc) -> None:
         self.close()
