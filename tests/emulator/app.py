@@ -13,12 +13,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime, parsedate_to_datetime
-from xml.sax.saxutils import escape
+from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
-from . import arm, blob_service, entra, graph, responses
+from . import arm, blob_data, blob_service, entra, graph, responses
 from .faults import Faults
 from .state import State
 from .storage import _account_key as account_key
@@ -150,12 +149,13 @@ async def service_middleware(request: web.Request, handler):
                 "kind": kind,
                 "method": request.method,
                 "path": path,
-                "query": request.query_string,
+                # a SAS's signature is a credential: never kept
+                "query": _SAS_SIGNATURE.sub(r"\1sig=REDACTED", request.query_string),
                 "status": response.status if response is not None else None,
                 "duration_ms": round((time.monotonic() - started) * 1000, 2),
                 "caller": caller.object_id if caller else request.get("client_id"),
                 "tenant": caller.tenant_id if caller else request.get("tenant_id"),
-                "write": is_write(kind, request.method, path),
+                "write": is_write(kind, request.method, path, request.query_string),
                 "fault": fault,
                 # token requests carry secrets and their replies carry tokens: never kept
                 "request_body": None if is_token else _json_or_none(request_text),
@@ -171,11 +171,18 @@ async def service_middleware(request: web.Request, handler):
 _READS_BY_POST = re.compile(r"^/graph/v1\.0/directoryObjects/getByIds/?$", re.IGNORECASE)
 
 
-def is_write(kind: str, method: str, path: str) -> bool:
+# Get User Delegation Key is a POST that changes nothing on the account
+_BLOB_READS_BY_POST = re.compile(r"(^|&)comp=userdelegationkey(&|$)", re.IGNORECASE)
+_SAS_SIGNATURE = re.compile(r"(^|&)sig=[^&]*")
+
+
+def is_write(kind: str, method: str, path: str, query: str = "") -> bool:
     """Whether a request can change the world: a PUT, POST, PATCH or DELETE to ARM, Graph or the
     Blob data plane, other than a read sent as POST."""
     if kind not in ("arm", "graph", "blob") or method not in ("PUT", "POST", "PATCH", "DELETE"):
         return False
+    if kind == "blob":
+        return not (method == "POST" and _BLOB_READS_BY_POST.search(query))
     return not (method == "POST" and _READS_BY_POST.match(path))
 
 
@@ -212,7 +219,7 @@ def _server_error(request, kind, status) -> web.Response:
 # `az storage cors add --services b` (blob_service.py has the evidence). Shapes from Microsoft's REST reference and recorded
 # replies (azure-sdk-for-js nock recordings, x-ms-version 2019-12-12): XML body, Server
 # Windows-Azure-Blob/1.0, errors as <Error><Code/><Message/></Error> plus x-ms-error-code.
-BLOB_SERVER = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
+BLOB_SERVER = responses.BLOB_SERVER
 SHARED_KEY_HEADERS = (
     "content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
     "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range",
@@ -250,41 +257,8 @@ def shared_key_signature(key: str, string_to_sign: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _blob_error(request: web.Request, status: int, code: str, message: str, detail: str | None = None,
-                details: dict[str, str] | None = None) -> web.Response:
-    request_id = str(uuid.uuid4())
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
-    body = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{escape(message)}\n"
-            f"RequestId:{request_id}\nTime:{stamp}</Message>")
-    if detail:
-        body += f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>"
-    for name, value in (details or {}).items():
-        body += f"<{name}>{escape(value)}</{name}>"
-    body += "</Error>"
-    headers = {**_blob_headers(request, request_id), "x-ms-error-code": code}
-    return web.Response(status=status, body=body.encode("utf-8"), headers=headers)
-
-
-def _blob_headers(request: web.Request, request_id: str) -> dict:
-    headers = {
-        "Content-Type": "application/xml",
-        "Server": BLOB_SERVER,
-        "x-ms-request-id": request_id,
-        "Date": format_datetime(datetime.now(timezone.utc), usegmt=True),
-    }
-    for name in ("x-ms-version", "x-ms-client-request-id"):
-        if name in request.headers:
-            headers[name] = request.headers[name]
-    return headers
-
-
-def _find_account(emu: Emulator, name: str) -> dict | None:
-    for sub in emu.state.subscriptions.values():
-        for group in sub["resource_groups"].values():
-            acct = group["accounts"].get(name)
-            if acct is not None:
-                return acct
-    return None
+_blob_error = responses.blob_error
+_blob_headers = responses.blob_headers
 
 
 def network_allows(acct: dict, remote: str | None) -> bool:
@@ -353,32 +327,74 @@ def _check_shared_key(request: web.Request, acct: dict) -> web.Response | None:
 
 
 async def blob_dispatch(request: web.Request) -> web.Response:
+    """The Blob endpoint: the account by Host, its firewall, then a preflight or an operation,
+    whose reply gets the CORS headers the account's rules give (blob_data.py)."""
     emu: Emulator = request.app["emulator"]
-    acct = _find_account(emu, blob_account_of(request.host) or "")
-    if acct is None or not acct["blob"]:
+    place = blob_data.locate(emu.state, blob_account_of(request.host) or "")
+    if place is None or not place.account["blob"]:
         # in Azure the host name would not resolve
         return _blob_error(request, 404, "ResourceNotFound", "The specified resource does not exist.")
+    acct = place.account
     if not network_allows(acct, request.remote):
         return _blob_error(request, 403, "AuthorizationFailure", "This request is not authorized to perform this operation.")
-    denied = _check_shared_key(request, acct)
-    if denied is not None:
-        return denied
+    if request.method == "OPTIONS":
+        return blob_data.preflight(request, acct)
+    try:
+        response = await _blob_operation(request, emu, place)
+    except blob_data.Refused as refused:
+        response = refused.response
+    blob_data.add_cors_headers(request, acct, response)
+    return response
+
+
+def _blob_caller(request: web.Request, emu: Emulator, place: blob_data.Place, container: str = "",
+                 blob: str = "") -> blob_data.Caller:
+    """Who calls: an Entra token, Shared Key, a user delegation SAS, or nobody (refused)."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization.startswith("Bearer "):
+        return blob_data.bearer_caller(request, place, emu.base_url)
+    if authorization:
+        denied = _check_shared_key(request, place.account)
+        if denied is not None:
+            raise blob_data.Refused(denied)
+        return blob_data.Caller("key")
+    if "sig" in request.query:
+        keys = [account_key(place.account, name) for name in ("key1", "key2")]
+        return blob_data.sas_caller(request, place, keys, container, blob)
+    raise blob_data.anonymous(request)
+
+
+async def _blob_operation(request: web.Request, emu: Emulator, place: blob_data.Place) -> web.Response:
+    acct = place.account
     query = {name.lower(): value for name, value in request.query.items()}
-    service_properties = request.path == "/" and query.get("restype") == "service" and query.get("comp") == "properties"
-    if not service_properties or request.method not in ("GET", "PUT"):
-        return _blob_error(request, 501, "NotImplemented",
-                           "The emulator's Blob endpoint serves Get and Set Blob Service Properties only.")
-    headers = _blob_headers(request, str(uuid.uuid4()))
-    if request.method == "PUT":
-        try:
-            changes = blob_service.parse_set_request(await request.read())
-        except blob_service.BlobXmlError as err:
-            return _blob_error(request, 400, err.code, err.message, details=err.details)
-        blob_service.apply(acct, changes)
-        # 202 Accepted with no body (Set Blob Service Properties)
-        del headers["Content-Type"]
-        return web.Response(status=202, headers={**headers, "Content-Length": "0"})
-    return web.Response(status=200, body=blob_service.service_properties_xml(acct).encode("utf-8"), headers=headers)
+    service = request.path == "/" and query.get("restype") == "service"
+    if service and query.get("comp") == "userdelegationkey" and request.method == "POST":
+        caller = _blob_caller(request, emu, place)
+        return await blob_data.user_delegation_key(request, emu.state, place, caller, account_key(acct, "key1"))
+    if service and query.get("comp") == "properties" and request.method in ("GET", "PUT"):
+        denied = _check_shared_key(request, acct)
+        if denied is not None:
+            return denied
+        headers = _blob_headers(request, str(uuid.uuid4()))
+        if request.method == "PUT":
+            try:
+                changes = blob_service.parse_set_request(await request.read())
+            except blob_service.BlobXmlError as err:
+                return _blob_error(request, 400, err.code, err.message, details=err.details)
+            blob_service.apply(acct, changes)
+            # 202 Accepted with no body (Set Blob Service Properties)
+            del headers["Content-Type"]
+            return web.Response(status=202, headers={**headers, "Content-Length": "0"})
+        return web.Response(status=200, body=blob_service.service_properties_xml(acct).encode("utf-8"), headers=headers)
+    container, blob = blob_data.split_path(request.path)
+    if blob and not query.get("comp") and request.method in ("GET", "PUT"):
+        caller = _blob_caller(request, emu, place, container, blob)
+        if request.method == "GET":
+            return blob_data.get_blob(request, emu.state, place, caller, container, blob)
+        return await blob_data.put_blob(request, emu.state, place, caller, container, blob)
+    return _blob_error(request, 501, "NotImplemented",
+                       "The emulator's Blob endpoint serves Get and Set Blob Service Properties, Get User Delegation "
+                       "Key, Get Blob and Put Blob (BlockBlob), and CORS preflight requests only.")
 
 
 async def dispatch(request: web.Request) -> web.Response:

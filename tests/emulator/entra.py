@@ -82,13 +82,41 @@ async def openid_configuration(request: web.Request) -> web.Response:
     )
 
 
+def _application_in(emu, tenant: dict, client_id: str) -> dict | None:
+    """A multi-tenant application signing in to a tenant that has its service principal (V7's app
+    in a customer's tenant, after `az ad sp create --id <app id>`): the token's `oid` is that
+    service principal's object id in this tenant, and the credential is the application's own,
+    kept in its home tenant. Without the service principal, Entra answers AADSTS700016, as for an
+    unknown client ("...has not been installed by the administrator of the tenant...")."""
+    app = emu.state.applications.get(client_id)
+    if app is None or not app.get("secret"):
+        return None
+    if not app["multi_tenant"] and app["home_tenant"] != tenant["id"]:
+        return None
+    principal = next((sp for sp in tenant["service_principals"].values() if sp["appId"] == client_id), None)
+    if principal is None:
+        return None
+    return {"object_id": principal["id"], "secret": app["secret"], "federated": []}
+
+
+# Azure Storage's resource ids: https://storage.azure.com/ for every account (what azure-storage-blob
+# asks a token for), or one account's own service endpoint (learn.microsoft.com/azure/storage/
+# blobs/authorize-access-azure-active-directory, "Microsoft Entra ID scope for Azure Storage")
+STORAGE_AUDIENCE = "https://storage.azure.com/"
+_ACCOUNT_AUDIENCE = re.compile(r"^https://[a-z0-9]{3,24}\.blob\.core\.windows\.net/$")
+
+
+def is_storage_audience(audience: str) -> bool:
+    return audience == STORAGE_AUDIENCE or bool(_ACCOUNT_AUDIENCE.match(audience))
+
+
 def _audience_for(emu, scope: str) -> str | None:
     resource = scope[: -len("/.default")] if scope.endswith("/.default") else None
     if resource is None:
         return None
     wanted = resource.rstrip("/") + "/"
     known = emu.arm_audiences + emu.graph_audiences
-    return wanted if wanted in known else None
+    return wanted if wanted in known or is_storage_audience(wanted) else None
 
 
 def _check_assertion(identity: dict, assertion: str) -> tuple[bool, str]:
@@ -118,7 +146,7 @@ async def token(request: web.Request) -> web.Response:
     tenant = emu.state.tenants.get(tenant_id)
     if tenant is None:
         return _tenant_not_found(tenant_id)
-    identity = tenant["identities"].get(client_id)
+    identity = tenant["identities"].get(client_id) or _application_in(emu, tenant, client_id)
     if identity is None:
         return responses.entra_error(
             400,

@@ -5,12 +5,15 @@ import json
 import time
 import uuid
 from datetime import datetime, timezone
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
 ARM_JSON = "application/json; charset=utf-8"
 STORAGE_JSON = "application/json"
 GRAPH_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+BLOB_SERVER = "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"
 STORAGE_SERVER = "Microsoft-Azure-Storage-Resource-Provider/1.0,Microsoft-HTTPAPI/2.0 Microsoft-HTTPAPI/2.0"
 
 
@@ -112,3 +115,32 @@ def entra_error(status: int, error: str, aadsts: int, description: str) -> web.R
 
 def monotonic() -> float:
     return time.monotonic()
+
+
+# ------------------------------------------------------------------ Blob data plane
+def blob_error(request: web.Request, status: int, code: str, message: str, detail: str | None = None,
+                details: dict[str, str] | None = None) -> web.Response:
+    request_id = str(uuid.uuid4())
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    body = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{escape(message)}\n"
+            f"RequestId:{request_id}\nTime:{stamp}</Message>")
+    if detail:
+        body += f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>"
+    for name, value in (details or {}).items():
+        body += f"<{name}>{escape(value)}</{name}>"
+    body += "</Error>"
+    headers = {**blob_headers(request, request_id), "x-ms-error-code": code}
+    return web.Response(status=status, body=body.encode("utf-8"), headers=headers)
+
+
+def blob_headers(request: web.Request, request_id: str) -> dict:
+    headers = {
+        "Content-Type": "application/xml",
+        "Server": BLOB_SERVER,
+        "x-ms-request-id": request_id,
+        "Date": format_datetime(datetime.now(timezone.utc), usegmt=True),
+    }
+    for name in ("x-ms-version", "x-ms-client-request-id"):
+        if name in request.headers:
+            headers[name] = request.headers[name]
+    return headers

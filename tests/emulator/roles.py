@@ -203,6 +203,15 @@ def allows(role_guid: str, action: str) -> bool:
     return _matches(role["actions"], action) and not _matches(role["notActions"], action)
 
 
+def allows_data(role_guid: str, data_action: str) -> bool:
+    """Whether the role grants a data action (the Blob data plane's RBAC check): a dataAction
+    matches and no notDataAction of the same role takes it away."""
+    role = definition(role_guid)
+    if not role:
+        return False
+    return _matches(role["dataActions"], data_action) and not _matches(role["notDataActions"], data_action)
+
+
 def permissions_entry(role_guid: str) -> dict:
     """The role's permissions as Permissions_ListForResource shows them."""
     role = definition(role_guid)

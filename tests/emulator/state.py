@@ -3,7 +3,9 @@ role assignments, seeded from a YAML or JSON document (format in the README) and
 in the same format."""
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import time
 import uuid
 
@@ -28,6 +30,26 @@ DEFAULT_CONTAINER_PAGE = 1000
 
 def _lower(value) -> str:
     return str(value).lower()
+
+
+def new_blob(data: bytes, content_type: str) -> dict:
+    """A block blob as the Blob data plane keeps it (blob_data.py)."""
+    now = time.time()
+    return {
+        "data": data,
+        "content_type": content_type,
+        "etag": f'"0x{uuid.uuid4().hex[:15].upper()}"',
+        "created": now,
+        "modified": now,
+        "md5": base64.b64encode(hashlib.md5(data).digest()).decode(),
+    }
+
+
+def _dump_blob(blob: dict):
+    try:
+        return blob["data"].decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(blob["data"]).decode()}
 
 
 class StateError(ValueError):
@@ -66,6 +88,9 @@ class State:
                 "created": app.get("created", "2021-01-01T00:00:00Z"),
                 "owners": [_lower(o) for o in app.get("owners") or []],
                 "sign_in_audience": app.get("sign_in_audience"),
+                # the application's client secret, kept by its publisher in its home tenant: with it
+                # the app signs in to any tenant that has its service principal (entra.py)
+                "secret": app.get("secret"),
             }
         self.tenants: dict[str, dict] = {}
         self.subscriptions: dict[str, dict] = {}
@@ -190,6 +215,13 @@ class State:
         for name, metadata in (a.get("container_metadata") or {}).items():
             if _lower(name) in containers:
                 containers[_lower(name)]["metadata"] = {str(k): str(v) for k, v in metadata.items()}
+        # block blobs, by container: {container: {blob name: text, or {base64: ...}}}
+        for container, blobs in (a.get("blobs") or {}).items():
+            if _lower(container) not in containers:
+                raise StateError(f"blobs of {a['name']}: no container {container!r}")
+            for name, content in (blobs or {}).items():
+                data = base64.b64decode(content["base64"]) if isinstance(content, dict) else str(content).encode("utf-8")
+                containers[_lower(container)]["blobs"][name] = new_blob(data, "application/octet-stream")
         return {
             "name": a["name"],
             "kind": kind,
@@ -211,7 +243,8 @@ class State:
     def _container_from_doc(doc) -> tuple[str, dict]:
         """A container given by name, or as {name, metadata}."""
         name, metadata = (doc, {}) if isinstance(doc, str) else (doc["name"], doc.get("metadata") or {})
-        return _lower(name), {"name": name, "created": time.time(), "metadata": {str(k): str(v) for k, v in metadata.items()}}
+        return _lower(name), {"name": name, "created": time.time(), "metadata": {str(k): str(v) for k, v in metadata.items()},
+                              "blobs": {}}
 
     # ---------------------------------------------------------------- dumping
     def dump(self) -> dict:
@@ -238,6 +271,10 @@ class State:
                         metadata = {c["name"]: c["metadata"] for c in acct["containers"].values() if c.get("metadata")}
                         if metadata:
                             entry["container_metadata"] = metadata
+                        blobs = {c["name"]: {n: _dump_blob(b) for n, b in c["blobs"].items()}
+                                 for c in acct["containers"].values() if c.get("blobs")}
+                        if blobs:
+                            entry["blobs"] = blobs
                         if acct["tags"]:
                             entry["tags"] = acct["tags"]
                         if acct["blob"]:

@@ -324,7 +324,8 @@ def put_container(ctx: Ctx):
         return responses.arm(_container_body(ctx, acct, existing, full=False), 200, storage=True)
     sent = (ctx.body or {}).get("properties") if isinstance(ctx.body, dict) else None
     metadata = (sent or {}).get("metadata") or {}
-    container = {"name": name, "created": time.time(), "metadata": {str(k): str(v) for k, v in metadata.items()}}
+    container = {"name": name, "created": time.time(), "metadata": {str(k): str(v) for k, v in metadata.items()},
+                 "blobs": {}}
     acct["containers"][name] = container
     return responses.arm(_container_body(ctx, acct, container, full=False), 201, storage=True)
 

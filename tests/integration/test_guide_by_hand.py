@@ -28,17 +28,16 @@ from __future__ import annotations
 import copy
 import os
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 import yaml
-from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ClientSecretCredential
 from azure.storage.blob import BlobServiceClient, CorsRule
 
 from tests.conftest import CONTOSO, DEFAULT_STATE, OPERATOR, SUBSCRIPTION
 from tests.fidelity.spec_check import arm_problems
+from tests.integration.blob_endpoint import ToTheEmulator
 from tests.integration.runner import ROOT, run_playbook
 
 V7_APP = "95e63529-38cc-435c-b247-32a1d62f321d"
@@ -48,21 +47,6 @@ ACCOUNT_SCOPE = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers
 CONTAINER_SCOPE = f"{ACCOUNT_SCOPE}/blobServices/default/containers/{CONTAINER}"
 ROLE_API, STORAGE_API = "2022-04-01", "2023-05-01"
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
-
-
-class _ToTheEmulator(RequestsTransport):
-    """Sends https://<account>.blob.core.windows.net/... to the emulator, keeping the Host header
-    (the emulator tells the account by it; Shared Key signs the path and headers, not the host)."""
-
-    def __init__(self, emulator_url: str, **kwargs):
-        super().__init__(**kwargs)
-        self._base = emulator_url.rstrip("/")
-
-    def send(self, request, **kwargs):
-        parts = urlsplit(request.url)
-        request.headers["Host"] = parts.netloc
-        request.url = self._base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return super().send(request, **kwargs)
 
 
 class Guide:
@@ -122,7 +106,7 @@ class Guide:
         client = BlobServiceClient(
             f"https://{ACCOUNT}.blob.core.windows.net",
             credential={"account_name": ACCOUNT, "account_key": keys[0]["value"]},
-            transport=_ToTheEmulator(self.emulator.url, connection_verify=self.emulator.ca_bundle),
+            transport=ToTheEmulator(self.emulator.url, connection_verify=self.emulator.ca_bundle),
         )
         rules = client.get_service_properties()["cors"]
         rules.append(CorsRule(origins, methods, allowed_headers=allowed_headers, exposed_headers=[], max_age_in_seconds=0))
