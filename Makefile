@@ -46,7 +46,7 @@ matrix: venv
 # sanity and lint first (they fail fast), then every pytest suite, then the version matrix, whose
 # table closes the run, then the execution environment image built and run
 test: venv sanity
-	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging \
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging --ignore=tests/packaging/ee \
 		tests/soak tests/bench
 	$(MAKE) --no-print-directory matrix
 	$(MAKE) --no-print-directory ee

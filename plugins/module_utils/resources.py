@@ -101,24 +101,28 @@ class StorageAccount:
         return NotFound(kind, missing_message(kind, subscription=self.subscription, group=self.group,
                                               account=self.name, containers=containers), code)
 
-    def _scope_missing(self, err: AzureApiError) -> Optional[NotFound]:
-        """NotFound for a missing subscription or resource group behind a 404; None otherwise."""
-        kind = missing_kind(err)
-        return self.missing(kind, code=err.code) if kind in ("subscription", "resource_group") else None
+    def _get(self, what: str, call: Callable[[], Any], *, absent: Optional[str] = None,
+             resource: Optional[str] = None) -> Any:
+        """``call()``, its Azure errors turned into AzureApiError (``what`` completes "Failed to ...").
+        None when what is missing is of kind ``absent``; NotFound when the subscription, the resource
+        group or (unless it is ``absent``) the account is missing."""
+        try:
+            with api_call(what, resource=resource):
+                return call()
+        except AzureApiError as err:
+            kind = missing_kind(err)
+            if kind is not None and kind == absent:
+                return None
+            if kind in ("subscription", "resource_group", "account"):
+                raise self.missing(kind, code=err.code) from None
+            raise
 
     # ------------------------------------------------------------ the account
     def read(self) -> Optional[dict]:
         """The account's ARM body; None when it does not exist in an existing resource group."""
-        try:
-            with api_call(f"read storage account {self.name} in resource group {self.group}", resource=self.name):
-                return self._storage.storage_accounts.get_properties(self.group, self.name).as_dict()
-        except AzureApiError as err:
-            scope = self._scope_missing(err)
-            if scope is not None:
-                raise scope from None
-            if missing_kind(err) == "account":
-                return None
-            raise
+        return self._get(f"read storage account {self.name} in resource group {self.group}",
+                         lambda: self._storage.storage_accounts.get_properties(self.group, self.name).as_dict(),
+                         absent="account", resource=self.name)
 
     def require(self) -> dict:
         """The account's ARM body; NotFound when it does not exist."""
@@ -154,18 +158,9 @@ class StorageAccount:
     # ------------------------------------------------------------ containers
     def container(self, name: str) -> Optional[dict]:
         """The container's ARM body; None when the account has no such container."""
-        try:
-            with api_call(f"read container {name} of storage account {self.name}"):
-                return self._storage.blob_containers.get(self.group, self.name, name).as_dict()
-        except AzureApiError as err:
-            scope = self._scope_missing(err)
-            if scope is not None:
-                raise scope from None
-            if missing_kind(err) == "container":
-                return None
-            if missing_kind(err) == "account":
-                raise self.missing("account", code=err.code) from None
-            raise
+        return self._get(f"read container {name} of storage account {self.name}",
+                         lambda: self._storage.blob_containers.get(self.group, self.name, name).as_dict(),
+                         absent="container")
 
     def create_container(self, name: str, metadata: Optional[dict] = None) -> bool:
         """Create the container; False when Azure says it was already there (200, not 201)."""
@@ -188,16 +183,9 @@ class StorageAccount:
         return self.assignments_at(self.scope, principal)
 
     def assignments_at(self, scope: str, principal: str) -> list[ra.Assignment]:
-        try:
-            with api_call(f"list the role assignments of {principal} on {ra.short_scope(scope)}"):
-                items = list(self.authz.role_assignments.list_for_scope(scope, filter=f"principalId eq '{principal}'"))
-        except AzureApiError as err:
-            scope_missing = self._scope_missing(err)
-            if scope_missing is not None:
-                raise scope_missing from None
-            if missing_kind(err) == "account":
-                raise self.missing("account", code=err.code) from None
-            raise
+        items = self._get(f"list the role assignments of {principal} on {ra.short_scope(scope)}",
+                          lambda: list(self.authz.role_assignments.list_for_scope(
+                              scope, filter=f"principalId eq '{principal}'")))
         return [ra.from_api(item) for item in items]
 
     def create_assignment(self, scope: str, guid: str, principal: str, timeout: float) -> tuple[ra.Assignment, bool]:

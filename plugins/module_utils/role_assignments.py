@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Tuple
+from typing import Any, Iterable, Optional, Tuple
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.v7 import DELEGATOR, ROLE_NAMES, data_roles
 
@@ -104,6 +104,14 @@ def predicted(subscription_id: str, scope: str, guid: str, principal_id: str) ->
         id=assignment_id(scope, name),
         name=name,
     )
+
+
+def to_be_created(subscription_id: str, pairs: Iterable[tuple[str, str]], principal_id: Optional[str]) -> list[Assignment]:
+    """The (scope, role) pairs as the assignments a run would create: named as ARM will name them,
+    or, for a principal still to be created, held by PENDING_PRINCIPAL and not named yet."""
+    if principal_id:
+        return [predicted(subscription_id, scope, guid, principal_id) for scope, guid in pairs]
+    return [Assignment(scope, role_definition_id(subscription_id, guid), PENDING_PRINCIPAL) for scope, guid in pairs]
 
 
 def account_scope(subscription_id: str, resource_group: str, account: str) -> str:

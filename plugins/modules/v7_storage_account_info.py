@@ -448,9 +448,7 @@ def v7_roles(account, params: dict) -> dict | None:
     to_create, to_remove = ra.plan(found, wanted, managed_scopes=scopes, principal_id=shown)
     return {
         "assignments": [a.to_dict() for a in sorted(ra.managed(found, scopes, shown), key=ra.label)],
-        "to_create": [(ra.predicted(account.subscription, scope, guid, principal) if principal else
-                       ra.Assignment(scope, ra.role_definition_id(account.subscription, guid), shown)).to_dict()
-                      for scope, guid in to_create],
+        "to_create": [a.to_dict() for a in ra.to_be_created(account.subscription, to_create, principal)],
         "to_remove": [a.to_dict() for a in to_remove],
     }
 

@@ -294,8 +294,7 @@ def ensure(module: AzureModule, account=None) -> dict:
     if to_create:  # ARM takes an assignment at a scope that does not exist; refuse it before it does
         check_targets_exist(account, containers, p["created_containers"], module.check_mode)
     if module.check_mode:
-        created = [ra.predicted(subscription, s, g, principal) if principal
-                   else ra.Assignment(s, ra.role_definition_id(subscription, g), shown) for s, g in to_create]
+        created = ra.to_be_created(subscription, to_create, principal)
         present, removed = [], to_delete
     else:
         created, present, removed = apply(account, principal, to_create, to_delete, p["replication_timeout"])

@@ -37,6 +37,8 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "v7labs", "azure_storage
 SHARED_REQUIREMENTS = [os.path.join(MATRIX, "tests.txt"), os.path.join(ROOT, "requirements.txt")]
 SLICE = ["tests/unit", "tests/integration/test_service_principal.py", "tests/integration/test_role.py"]
 PYTHON_LINE = re.compile(r"^#\s*python:\s*(\d+\.\d+)\s*$")
+# An entry between the two ends may run less: `# slice: PATH ...` on a line of its own.
+SLICE_LINE = re.compile(r"^#\s*slice:\s*(.+?)\s*$", re.MULTILINE)
 VERSION_PROBE = "import sys; print('.'.join(map(str, sys.version_info[:3])))"
 INSTALLED_PROBE = "import sys, ansible.release; print(sys.version.split()[0], ansible.release.__version__)"
 
@@ -46,6 +48,7 @@ class Entry:
     name: str
     requirements: str
     python: str  # major.minor
+    tests: tuple[str, ...] = tuple(SLICE)
 
 
 @dataclass
@@ -64,6 +67,12 @@ def python_of(text: str) -> str | None:
     lines = text.splitlines()
     found = PYTHON_LINE.match(lines[0]) if lines else None
     return found.group(1) if found else None
+
+
+def slice_of(text: str) -> tuple[str, ...]:
+    """The tests an entry runs: its `# slice:` line, else the whole SLICE."""
+    found = SLICE_LINE.search(text)
+    return tuple(found.group(1).split()) if found else tuple(SLICE)
 
 
 def version_key(text: str) -> tuple[int, ...]:
@@ -92,9 +101,10 @@ def every_entry() -> list[Entry]:
     found = []
     for path in sorted(glob.glob(os.path.join(MATRIX, "*.txt"))):
         with open(path, encoding="utf-8") as handle:
-            python = python_of(handle.read())
+            text = handle.read()
+        python = python_of(text)
         if python:
-            found.append(Entry(os.path.basename(path)[:-4], path, python))
+            found.append(Entry(os.path.basename(path)[:-4], path, python, slice_of(text)))
     return sorted(found, key=lambda entry: version_key(entry.python))
 
 
@@ -165,11 +175,11 @@ def run_entry(entry: Entry) -> Outcome:
     outcome.python, outcome.ansible_core = subprocess.run(
         [python, "-c", INSTALLED_PROBE], capture_output=True, text=True, check=True).stdout.split()
     outcome.setup_seconds = time.monotonic() - start
-    print(f"[{entry.name}] Python {outcome.python}, ansible-core {outcome.ansible_core}: {' '.join(SLICE)}", flush=True)
+    print(f"[{entry.name}] Python {outcome.python}, ansible-core {outcome.ansible_core}: {' '.join(entry.tests)}", flush=True)
     env = {**os.environ, "PATH": os.path.join(venv, "bin") + os.pathsep + os.environ.get("PATH", ""),
            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "VIRTUAL_ENV": venv}
     start = time.monotonic()
-    outcome.rc = subprocess.run([python, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", *SLICE],
+    outcome.rc = subprocess.run([python, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", *entry.tests],
                                 cwd=ROOT, env=env, check=False).returncode
     outcome.test_seconds = time.monotonic() - start
     return outcome

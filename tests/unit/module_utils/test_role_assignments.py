@@ -308,3 +308,12 @@ def test_predicted_matches_the_deterministic_name():
     assert a.name == ra.assignment_name(scope_of("photos"), READER, PRINCIPAL)
     assert a.id == f"{scope_of('photos')}/providers/Microsoft.Authorization/roleAssignments/{a.name}"
     assert a.role_definition_id == f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}"
+
+
+def test_to_be_created_names_them_as_arm_will_or_waits_for_the_principal():
+    scope = ra.account_scope("s", "rg", "acct")
+    named = ra.to_be_created("s", [(scope, READER)], "dddddddd-0000-4000-8000-0000000000d1")
+    assert named == [ra.predicted("s", scope, READER, "dddddddd-0000-4000-8000-0000000000d1")]
+    pending = ra.to_be_created("s", [(scope, READER)], None)
+    assert [(a.principal_id, a.id, a.role_definition_id) for a in pending] == [
+        (ra.PENDING_PRINCIPAL, None, ra.role_definition_id("s", READER))]
