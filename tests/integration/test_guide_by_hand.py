@@ -39,6 +39,7 @@ from tests.conftest import CONTOSO, DEFAULT_STATE, OPERATOR, SUBSCRIPTION
 from tests.fidelity.spec_check import arm_problems
 from tests.integration.blob_endpoint import ToTheEmulator
 from tests.integration.runner import ROOT, run_playbook
+from tests.integration.v7_side import inventory as v7_inventory
 
 V7_APP = "95e63529-38cc-435c-b247-32a1d62f321d"
 V7 = "https://darwin.v7labs.com"
@@ -120,26 +121,6 @@ def _world() -> dict:
         return yaml.safe_load(handle)
 
 
-def _inventory(tmp_path) -> str:
-    account = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "v7_azure_auth": {"client_id": OPERATOR["client_id"], "secret": OPERATOR["secret"]},
-        "v7_tenant_id": CONTOSO,
-        "v7_subscription_id": SUBSCRIPTION,
-        "v7_resource_group": GROUP,
-        "v7_team": "contoso-vision",
-        "v7_containers": [CONTAINER],
-        "v7_prefix": f"{CONTAINER}/v7",
-        "v7_write": True,
-        "v7_origins": [V7],
-        "v7_ips": [],
-    }
-    path = tmp_path / "hosts.yml"
-    path.write_text(yaml.safe_dump({"all": {"children": {"v7_storage_accounts": {"hosts": {ACCOUNT: account}}}}}))
-    return str(path)
-
-
 def _calls(log: list[dict]) -> list[tuple[str, str, str, int]]:
     """(kind, method, what, status) of each request, ids and tokens left out."""
     out = []
@@ -198,7 +179,7 @@ def test_the_guides_requests_build_the_state_azure_would_hold(emulator, guided):
 
 
 def test_verify_finds_the_hand_made_account_ready_and_configure_writes_nothing(emulator, guided, tmp_path):
-    inventory = _inventory(tmp_path)
+    inventory = v7_inventory(tmp_path, write=True)
     extra = {"v7_activation_dir": str(tmp_path / "activation")}
     emulator.clear_log()
     verify = run_playbook(os.path.join(PLAYBOOKS, "verify.yml"), env=emulator.env(), inventory=inventory, extra_vars=extra)
