@@ -43,3 +43,14 @@ def emulator(emulator_process):
     problems = arm_problems(emulator_process.log(kind="arm"), emulator_process.url)
     if problems:
         pytest.fail("ARM replies that do not match the specs:\n" + "\n".join(problems[:20]), pytrace=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "offboard_story: reads the role's offboard story (three offboard runs after "
+                                       "the configure story); the version matrix's short form leaves these out")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "offboarded" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.offboard_story)

@@ -9,7 +9,8 @@ run on the entry's Python and ansible-core. The slice: tests/unit, v7_service_pr
 integration tests, and tests/integration/test_role.py, whose stories run the role through every
 module (check and diff, real runs, idempotence) on the example inventory.
 
-Usage: .venv/bin/python tests/matrix/run.py [ENTRY ...]   (no argument: every entry)
+Usage: .venv/bin/python tests/matrix/run.py [--short] [ENTRY ...]   (no argument: every entry)
+`--short` (what `make test` runs) leaves out the tests of the role's offboard story.
 """
 from __future__ import annotations
 
@@ -167,7 +168,11 @@ def ensure_venv(entry: Entry) -> str:
     return venv
 
 
-def run_entry(entry: Entry) -> Outcome:
+# The short form `make test` runs: the role's configure story without its offboard story.
+SHORT = ["-m", "not offboard_story"]
+
+
+def run_entry(entry: Entry, short: bool = False) -> Outcome:
     outcome = Outcome(entry)
     start = time.monotonic()
     venv = ensure_venv(entry)
@@ -179,7 +184,8 @@ def run_entry(entry: Entry) -> Outcome:
     env = {**os.environ, "PATH": os.path.join(venv, "bin") + os.pathsep + os.environ.get("PATH", ""),
            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "VIRTUAL_ENV": venv}
     start = time.monotonic()
-    outcome.rc = subprocess.run([python, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", *entry.tests],
+    outcome.rc = subprocess.run([python, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+                                 *(SHORT if short else []), *entry.tests],
                                 cwd=ROOT, env=env, check=False).returncode
     outcome.test_seconds = time.monotonic() - start
     return outcome
@@ -189,7 +195,9 @@ def main() -> int:
     known = {e.name: e for e in every_entry()}
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("entries", nargs="*", metavar="ENTRY", help="one of: " + ", ".join(known))
-    names = parser.parse_args().entries
+    parser.add_argument("--short", action="store_true", help="leave out the role's offboard story (make test)")
+    args = parser.parse_args()
+    names = args.entries
     unknown = sorted(set(names) - set(known))
     if unknown:
         parser.error(f"unknown entries {unknown}; known: {sorted(known)}")
@@ -197,7 +205,7 @@ def main() -> int:
     if not os.path.exists(LINK):
         raise SystemExit(f"{os.path.relpath(LINK, ROOT)} is missing: run `make venv` first")
 
-    outcomes = [run_entry(entry) for entry in chosen]
+    outcomes = [run_entry(entry, args.short) for entry in chosen]
     with open(os.path.join(ROOT, "meta", "runtime.yml"), encoding="utf-8") as handle:
         requires = yaml.safe_load(handle)["requires_ansible"]
     problems = claim_problems(requires, {o.entry.name: o.ansible_core for o in outcomes}) if len(chosen) == len(known) else []
