@@ -43,3 +43,18 @@ def emulator(emulator_process):
     problems = arm_problems(emulator_process.log(kind="arm"), emulator_process.url)
     if problems:
         pytest.fail("ARM replies that do not match the specs:\n" + "\n".join(problems[:20]), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def v7api_process(tmp_path_factory):
+    from tests.v7api import V7ApiProcess
+
+    with V7ApiProcess(workdir=str(tmp_path_factory.mktemp("v7api"))) as fake:
+        yield fake
+
+
+@pytest.fixture
+def v7api(v7api_process):
+    """The session's fake V7 API, with no team until the test loads its world."""
+    v7api_process.load({})
+    yield v7api_process
