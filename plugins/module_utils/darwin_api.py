@@ -193,7 +193,7 @@ def http_error(status: int, url: str, team_slug: str, retries: int) -> DarwinApi
     """What each answer of V7 that is not a success means, and what to do."""
     if status == 401:
         text = ("V7 refused the API key (HTTP 401): it is wrong, revoked or expired. Give a valid key in api_key "
-                f"or {v7.API_KEY_ENV} (V7: Settings, API Keys).")
+                f"(or {v7.API_KEY_ENV}); V7 makes keys under Settings, API Keys.")
     elif status == 403:
         text = (f"V7 did not let the API key read team {team_slug}'s storage integrations (HTTP 403): use a key "
                 "of a user of that team who may see its storage settings, or check team_slug.")
