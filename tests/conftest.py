@@ -47,9 +47,9 @@ def emulator(emulator_process):
 
 @pytest.fixture(scope="session")
 def v7api_process(tmp_path_factory):
-    from tests.v7api import V7ApiProcess
+    from tests.v7api import running
 
-    with V7ApiProcess(workdir=str(tmp_path_factory.mktemp("v7api"))) as fake:
+    with running(workdir=str(tmp_path_factory.mktemp("v7api"))) as fake:
         yield fake
 
 

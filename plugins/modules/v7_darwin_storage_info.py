@@ -8,9 +8,9 @@ module: v7_darwin_storage_info
 short_description: Tell whether V7 Darwin has turned on the storage integration of an Azure storage account
 version_added: 1.1.0
 description:
-  - Reads a V7 team's storage integrations from V7's API (C(GET {base_url}/api/teams/{team_slug}/storage),
+  - "Reads a V7 team's storage integrations from V7's API (C(GET {base_url}/api/teams/{team_slug}/storage),
     with the header C(Authorization: ApiKey <key>)) and returns them. Changes nothing; V7 has no public
-    API to create an integration.
+    API to create an integration."
   - With O(storage_account), also says what V7 has done with the account's activation details.
     C(active) means an Azure integration of the team has the account as its bucket and agrees with
     O(tenant_id), O(prefix) and the access (O(write)). C(mismatch) means an Azure integration is about

@@ -16,17 +16,18 @@ What it answers, and where that comes from (darwin-py is V7's Python SDK, github
 - Faults for the next requests: a status (429 with ``Retry-After``, or 5xx), which darwin-py retries
   (``retry_if_status_code_429_or_5xx``).
 
-`V7ApiProcess` starts ``python -m tests.v7api`` and talks to its control API under ``/_control``.
+`running()` starts ``python -m tests.v7api`` and talks to its control API under ``/_control``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
 import urllib.request
+from typing import Iterator
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -66,19 +67,18 @@ class V7ApiProcess:
         return {"REQUESTS_CA_BUNDLE": self.ca_bundle}
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+        self.proc.terminate()
+        try:
+            self.proc.communicate(timeout=10)  # waits, and closes the pipes
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.stop()
+@contextlib.contextmanager
+def running(workdir: str | None = None) -> Iterator[V7ApiProcess]:
+    fake = V7ApiProcess(workdir)
+    try:
+        yield fake
+    finally:
+        fake.stop()
