@@ -45,6 +45,21 @@ def emulator(emulator_process):
         pytest.fail("ARM replies that do not match the specs:\n" + "\n".join(problems[:20]), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def v7api_process(tmp_path_factory):
+    from tests.v7api import running
+
+    with running(workdir=str(tmp_path_factory.mktemp("v7api"))) as fake:
+        yield fake
+
+
+@pytest.fixture
+def v7api(v7api_process):
+    """The session's fake V7 API, with no team until the test loads its world."""
+    v7api_process.load({})
+    yield v7api_process
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "offboard_story: reads the role's offboard story (three offboard runs after "
                                        "the configure story); the version matrix's short form leaves these out")

@@ -3,6 +3,8 @@
 """Action plugin of v7labs.azure_storage.v7_account_inputs (documented in plugins/modules)."""
 from __future__ import annotations
 
+import os
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
@@ -33,6 +35,7 @@ class ActionModule(ControllerAction):
             account=account,
             option_names=dict(si.OPTION_NAMES),
             created_by=dict(v7.CREATED_BY),
+            v7_api=si.v7_api_check(values, os.environ),
             add_group=group,
             parent_groups=parents,
         )

@@ -57,6 +57,9 @@ class ActionModule(ControllerAction):
                 failure = next((str(r.get("msg")) for r in failed if r and r.get("failed") and r.get("msg")), None)
             entry = si.activation_entry(account, state, failure)
             summary[account["storage_account"]] = {"state": entry["state"], "why": entry["why"]}
+            side = si.v7_side(_get(host_vars, "__v7_darwin"))
+            if side is not None:
+                summary[account["storage_account"]]["v7"] = side
             directory = os.path.expanduser(account["activation_dir"])
             teams.setdefault((directory, account["team_slug"], account["team"]), []).append(entry)
 

@@ -46,3 +46,29 @@ def is_guid(value: object) -> bool:
 def data_roles(write: bool) -> list[str]:
     """The data roles V7 needs: Reader, and Contributor when V7 writes generated files."""
     return [READER, CONTRIBUTOR] if write else [READER]
+
+
+def read_only(write: bool, prefix: object) -> bool:
+    """V7's read-only integration (V7's newer Azure page): V7 registers existing files and writes
+    nothing back, so it needs no write access and no prefix."""
+    return not write and prefix in (None, "")
+
+
+def cors_methods(write: bool, prefix: object) -> list[str]:
+    """The methods V7's origins need in the Blob CORS rules: GET to load files in the browser, and
+    PUT (uploads through signed URLs) unless the integration is read-only."""
+    return ["GET"] if read_only(write, prefix) else list(CORS_METHODS)
+
+
+# V7's REST API (read only: V7 has no public API to create a storage integration).
+# darwin-py: Client.default_base_url() is DARWIN_BASE_URL or https://darwin.v7labs.com, and
+# Client.default_api_url() appends /api/ (darwin/client.py).
+API_BASE_URL = "https://darwin.v7labs.com"
+API_BASE_URL_ENV = "DARWIN_BASE_URL"
+API_KEY_ENV = "V7_API_KEY"
+# darwin-py: Client._get_headers sends "Authorization: ApiKey <key>" (darwin/client.py).
+API_KEY_SCHEME = "ApiKey"
+# darwin-py: Client.list_external_storage_connections GETs /teams/{team_slug}/storage (darwin/client.py);
+# V7's API reference "Show External Storage endpoint": GET /teams/{team_slug}/storage/{storage_slug}.
+STORAGE_LIST_PATH = "/api/teams/{team}/storage"
+STORAGE_SHOW_PATH = "/api/teams/{team}/storage/{slug}"

@@ -53,7 +53,10 @@ files:
   type: list
   elements: str
 accounts:
-  description: Each account's state and why.
+  description:
+    - Each account's state and why; in verify with a V7 API key also C(v7), V7's side
+      (C(active), C(mismatch), C(not yet), or why it could not be read), from
+      M(v7labs.azure_storage.v7_darwin_storage_info).
   returned: always
   type: dict
 ready:

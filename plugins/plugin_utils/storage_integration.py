@@ -14,12 +14,16 @@ import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
+<<<<<<< HEAD
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
+=======
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import darwin_api
+>>>>>>> darwin
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import AUTH_ARGUMENT_SPEC
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cloud import is_metadata_url, metadata_request_url, resolve_cloud
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import CorsRule, missing_pairs, validate_goal
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import METHODS, CorsRule, missing_pairs, validate_goal
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureConfigError, InputError
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
     account_name_problem, auth_problems, container_name_problem, is_guid, origin_problem, resource_group_problem)
@@ -35,11 +39,13 @@ STEP_TAGS = ("v7_principal", "v7_container", "v7_roles", "v7_cors", "v7_activati
 _SPECIAL_TAGS = ("all", "always", "tagged", "untagged", "never")
 
 # Every inventory variable the role reads, with its default (None: required, or no value).
-REQUIRED = ("v7_tenant_id", "v7_subscription_id", "v7_resource_group", "v7_prefix", "v7_team")
+REQUIRED = ("v7_tenant_id", "v7_subscription_id", "v7_resource_group", "v7_team")
 DEFAULTS: dict[str, Any] = {
     "v7_storage_account": None,  # the inventory host name
     "v7_containers": [],
+    "v7_prefix": None,  # required with v7_write; without both, V7's read-only integration
     "v7_write": False,
+    "v7_cors_methods": None,  # v7.cors_methods(): GET and PUT, GET alone for a read-only integration
     "v7_origins": list(v7.ORIGINS),
     "v7_ips": [],
     "v7_firewall_policy": "warn",
@@ -50,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "v7_principal_object_id": None,
     "v7_azure_auth": {},
     "v7_hosts": "v7_storage_accounts",  # the playbooks' host pattern
+    # V7's side (verify): its API key (or V7_API_KEY), the team's slug in V7 (v7_team's slug) and V7's address
+    "v7_api_key": None,
+    "v7_team_slug": None,
+    "v7_api_url": v7.API_BASE_URL,
 }
 VARIABLES = REQUIRED + tuple(DEFAULTS)
 
@@ -71,6 +81,10 @@ OPTION_NAMES: dict[str, str] = {
     "v7_principal_id": "v7_principal_object_id",
     "v7_ips": "v7_ips",
     "set purge: true": "run v7labs.azure_storage.v7_blob_cors with purge: true",
+    # v7_darwin_storage_info (V7's side)
+    "api_key": "v7_api_key",
+    "team_slug": "v7_team_slug",
+    "base_url": "v7_api_url",
 }
 
 _PREFIX = re.compile(r"^(?P<container>[^/\\]+)/(?P<folder>[^/\\]+(?:/[^/\\]+)*)$")
@@ -130,6 +144,20 @@ def prefix_problem(prefix: Any) -> Optional[str]:
                 "or trailing '/'")
     problem = container_name_problem(found.group("container"), name)
     return problem and problem.replace(f"{name}: ", f"{name}: the container part of {prefix!r}, ", 1)
+
+
+def cors_methods(value: Any, write: bool, prefix: Optional[str], problems: list[str]) -> list[str]:
+    """v7_cors_methods, or V7's default for the integration: GET and PUT, GET alone when read-only."""
+    if value in (None, ""):
+        return v7.cors_methods(write, prefix)
+    methods = list(dict.fromkeys(str(m).strip().upper() for m in _list("v7_cors_methods", value, problems)))
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        problems.append(f"v7_cors_methods: {', '.join(bad)} not among {', '.join(METHODS)}")
+    if "GET" not in methods:
+        problems.append("v7_cors_methods: must include GET (browsers load the files with it); add PUT when V7's "
+                        "web app uploads to the account")
+    return methods
 
 
 def team_slug(team: str) -> str:
@@ -201,11 +229,22 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
     problems += azure_auth_problems(values["v7_azure_auth"])
     flags = {name: _bool(name, values[name], problems)
              for name in ("v7_write", "v7_remove_service_principal", "v7_offboard_remove_created_containers")}
+    prefix = None if values["v7_prefix"] in (None, "") else str(values["v7_prefix"])
+    if flags["v7_write"] and prefix is None:
+        problems.append(f"v7_prefix: required with v7_write true, and not set for {host}: V7 writes its generated "
+                        "files under it (container-name/folder-name); for a read-only integration leave v7_write "
+                        "false and v7_prefix unset")
+    methods = cors_methods(values["v7_cors_methods"], flags["v7_write"], prefix, problems)
+    api_slug = str(values["v7_team_slug"] or team_slug(team))
+    for problem in (darwin_api.team_slug_problem(api_slug) if values["v7_team_slug"] else None,
+                    darwin_api.base_url_problem(values["v7_api_url"])):
+        if problem:
+            problems.append(problem.replace("team_slug:", "v7_team_slug:", 1).replace("base_url:", "v7_api_url:", 1))
     if problems:
         raise InputError(problems)
 
-    prefix = str(values["v7_prefix"])
-    prefix_container = prefix.split("/", 1)[0]
+    prefix_container = prefix.split("/", 1)[0] if prefix else None
+    role_containers = list(dict.fromkeys(containers + [prefix_container] if prefix_container else containers))
     return {
         "host": host,
         "storage_account": account,
@@ -216,11 +255,17 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
         "prefix": prefix,
         "prefix_container": prefix_container,
         # V7 writes under the prefix, so its container is in scope whenever the roles are per container.
-        "role_containers": list(dict.fromkeys(containers + [prefix_container])) if containers else [],
+        "role_containers": role_containers if containers else [],
+        # what the account read checks for existence: the prefix's container is created when missing
+        "check_containers": role_containers,
         "write": flags["v7_write"],
+        "read_only": v7.read_only(flags["v7_write"], prefix),
         "team": team,
         "team_slug": team_slug(team),
+        "api_team_slug": api_slug,
+        "api_url": str(values["v7_api_url"]),
         "origins": origins,
+        "cors_methods": methods,
         "ips": ips,
         "firewall_policy": policy,
         "activation_dir": str(values["v7_activation_dir"]),
@@ -259,6 +304,25 @@ def azure_auth_problems(auth: Any) -> list[str]:
         except AzureConfigError as err:
             problems.append(f"{name}.cloud_environment: {err}")
     return problems
+
+
+def v7_api_check(host_vars: Mapping[str, Any], environ: Mapping[str, str]) -> dict:
+    """Whether verify reads V7's side: only with a V7 API key (v7_api_key, or V7_API_KEY as AWX's
+    credential type injects it). Says which, never the key."""
+    given = bool(host_vars.get("v7_api_key")) or bool(environ.get(v7.API_KEY_ENV))
+    return {"checked": given,
+            "msg": None if given else (f"V7's side of the integrations is not checked: no V7 API key (set {v7.API_KEY_ENV} "
+                                       "or v7_api_key to check that V7 has turned them on).")}
+
+
+def v7_side(result: Any) -> Optional[str]:
+    """An account's V7 side for verify's summary, from v7_darwin_storage_info's registered result:
+    active, mismatch, not yet, why it could not be read, or None (not checked)."""
+    if not isinstance(result, Mapping) or not result or result.get("skipped"):
+        return None
+    if result.get("failed"):
+        return f"not read: {result.get('msg') or 'the request to V7 failed'}"
+    return result.get("state")
 
 
 def input_failure_message(host: str, err: InputError) -> str:
@@ -332,8 +396,17 @@ def roles_change(info: Mapping[str, Any]) -> bool:
 
 
 def cors_change(account: Mapping[str, Any], info: Mapping[str, Any]) -> bool:
-    cors = info.get("blob_cors")
-    return bool(account["origins"]) and (cors is None or not cors.get("up_to_date"))
+    """Whether v7_blob_cors has something to do, from the rules the account read found (unknown
+    rules count as a change), for the account's own methods (GET alone for a read-only integration)."""
+    rules = (info.get("blob_cors") or {}).get("rules")
+    if not account["origins"]:
+        return False
+    return rules is None or bool(_missing_cors(account, rules))
+
+
+def _missing_cors(account: Mapping[str, Any], rules: Iterable[Mapping[str, Any]]) -> list:
+    goal = validate_goal(account["origins"], account["cors_methods"])
+    return missing_pairs([CorsRule.from_arm(r) for r in rules], goal)
 
 
 # ---------------------------------------------------------------- after the writes
@@ -380,8 +453,7 @@ def what_v7_lacks(account: Mapping[str, Any], info: Mapping[str, Any], principal
             rules = (info.get("blob_cors") or {}).get("rules")
         missing = []
         if rules is not None:
-            goal = validate_goal(account["origins"])
-            missing = missing_pairs([CorsRule.from_arm(r) for r in rules], goal)
+            missing = _missing_cors(account, rules)
             by_origin: dict[str, list[str]] = {}
             for origin, method in missing:
                 by_origin.setdefault(origin, []).append(method)
@@ -429,6 +501,7 @@ def activation_entry(account: Mapping[str, Any], state: Optional[Mapping[str, An
         "tenant_id": account["tenant_id"],
         "prefix": account["prefix"],
         "write": account["write"],
+        "read_only": account["read_only"],
         "origins": list(account["origins"]),
         "subscription_id": account["subscription_id"],
         "resource_group": account["resource_group"],
@@ -458,6 +531,12 @@ def merge_team(existing: Optional[Mapping[str, Any]], team: str, entries: Iterab
     }
 
 
+def _access(entry: Mapping[str, Any]) -> str:
+    if entry.get("read_only"):
+        return "read-only"
+    return "yes" if entry.get("write") else "no (V7 reads; writes nothing)"
+
+
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -478,9 +557,8 @@ def activation_markdown(details: Mapping[str, Any]) -> str:
     ]
     for entry in details["integrations"]:
         lines.append("| " + " | ".join(_cell(v) for v in (
-            entry["storage_account"], entry.get("tenant_id", ""), entry.get("prefix", ""),
-            "yes" if entry.get("write") else "no (read only)", ", ".join(entry.get("origins") or []),
-            entry["state"])) + " |")
+            entry["storage_account"], entry.get("tenant_id", ""), entry.get("prefix") or "none (read-only integration)",
+            _access(entry), ", ".join(entry.get("origins") or []), entry["state"])) + " |")
     lines += [
         "",
         f"On each account, V7's service principal (app `{v7.APP_ID}`) holds Storage Blob Data Reader,",
@@ -488,6 +566,13 @@ def activation_markdown(details: Mapping[str, Any]) -> str:
         "service lets V7's origins in through CORS. Register items with keys that start with the container,",
         "such as `container/folder/file.jpg`.",
     ]
+    if any(e.get("read_only") for e in details["integrations"]):
+        lines += [
+            "",
+            "Accounts marked read-only are for a **read-only** integration in V7: V7 registers the files that are",
+            "there and writes nothing back (no thumbnails or video frames), so they have no prefix, and V7 holds",
+            "Storage Blob Data Reader and Storage Blob Delegator only.",
+        ]
     noted = [(e["storage_account"], (e.get("why") or [] if e["state"] == BLOCKED else []) + (e.get("warnings") or []))
              for e in details["integrations"]]
     noted = [(name, notes) for name, notes in noted if notes]

@@ -116,7 +116,8 @@ BLOCKED = {"fabrikamlocked"}
 
 
 def entry(account, tenant, prefix, write, subscription, group, why=()):
-    return {"storage_account": account, "tenant_id": tenant, "prefix": prefix, "write": write, "origins": [V7],
+    return {"storage_account": account, "tenant_id": tenant, "prefix": prefix, "write": write, "read_only": False,
+            "origins": [V7],
             "subscription_id": subscription, "resource_group": group, "state": "blocked" if why else "ready",
             "why": list(why), "warnings": []}
 

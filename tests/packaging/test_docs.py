@@ -15,7 +15,7 @@ from tests.session_cache import once_per_session
 from tests.packaging.conftest import BIN, FQCN, ROOT, checked, tool_env
 
 MODULES = ["v7_service_principal", "v7_storage_roles", "v7_blob_cors", "v7_storage_account_info", "v7_blob_container",
-           "v7_account_inputs", "v7_account_verdict", "v7_activation"]
+           "v7_account_inputs", "v7_account_verdict", "v7_activation", "v7_darwin_storage_info"]
 ROLE = "storage_integration"
 ENTRY_POINTS = yaml.safe_load((ROOT / "roles" / ROLE / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))[
     "argument_specs"]

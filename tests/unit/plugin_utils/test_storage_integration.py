@@ -231,3 +231,100 @@ def test_the_browsers_preflight_after_the_cors_step_decides():
 def test_a_refused_preflight_before_the_writes_stops_the_account():
     verdict = si.preflight_verdict(checked(), info([issue("cors_preflight_refused", "refused")]))
     assert verdict["blockers"] == ["refused"]
+
+
+# ---------------------------------------------------------------- V7's read-only integration
+
+
+def read_only(**overrides):
+    values = {k: v for k, v in BASE.items() if k != "v7_prefix"}
+    return si.check_account_vars({**values, **overrides}, "acct1")
+
+
+def test_no_prefix_and_no_write_is_a_read_only_integration():
+    account = read_only()
+    assert account["read_only"] is True and account["prefix"] is None and account["prefix_container"] is None
+    # roles on the whole account (V7's recommendation) and nothing to create or to check
+    assert account["role_containers"] == [] and account["check_containers"] == []
+    assert account["cors_methods"] == ["GET"]
+    listed = read_only(v7_containers=["raw", "curated"])
+    assert listed["role_containers"] == ["raw", "curated"] and listed["check_containers"] == ["raw", "curated"]
+    assert read_only(v7_cors_methods=["get", "PUT"])["cors_methods"] == ["GET", "PUT"]
+
+
+def test_a_prefix_or_write_is_not_read_only():
+    assert checked()["read_only"] is False and checked()["cors_methods"] == ["GET", "PUT"]
+    assert checked()["check_containers"] == ["images"]
+    assert checked(v7_containers=["raw"])["check_containers"] == ["raw", "images"]
+
+
+@pytest.mark.parametrize(("overrides", "wanted"), [
+    ({"v7_write": True}, "v7_prefix: required with v7_write true, and not set for acct1"),
+    ({"v7_cors_methods": ["PUT"]}, "v7_cors_methods: must include GET"),
+    ({"v7_cors_methods": ["GET", "FETCH"]}, "v7_cors_methods: FETCH not among DELETE, GET"),
+    ({"v7_cors_methods": "GET"}, "v7_cors_methods: 'GET' is not a list"),
+    ({"v7_api_url": "http://darwin.v7labs.com"}, "v7_api_url: 'http://darwin.v7labs.com' is not an https address"),
+    ({"v7_team_slug": "a/b"}, "v7_team_slug: 'a/b' is not a V7 team slug"),
+])
+def test_read_only_and_v7_api_mistakes(overrides, wanted):
+    with pytest.raises(InputError) as caught:
+        read_only(**overrides)
+    assert any(wanted in p for p in caught.value.problems), caught.value.problems
+
+
+def test_the_v7_api_key_never_reaches_the_account():
+    account = checked(v7_api_key="v7key-secret-0001", v7_team_slug="contoso", v7_api_url="https://darwin.irl.v7labs.com")
+    assert "v7key-secret-0001" not in repr(account)
+    assert account["api_team_slug"] == "contoso" and account["api_url"] == "https://darwin.irl.v7labs.com"
+    assert checked()["api_team_slug"] == "contoso-vision" and checked()["api_url"] == v7.API_BASE_URL
+
+
+@pytest.mark.parametrize(("host_vars", "environ", "checked_"), [
+    ({}, {}, False), ({"v7_api_key": "k"}, {}, True), ({}, {"V7_API_KEY": "k"}, True), ({"v7_api_key": ""}, {}, False),
+])
+def test_v7_side_is_checked_only_with_a_key(host_vars, environ, checked_):
+    found = si.v7_api_check(host_vars, environ)
+    assert found["checked"] is checked_
+    assert (found["msg"] is None) is checked_ and "k" != found["msg"]
+
+
+@pytest.mark.parametrize(("result", "side"), [
+    ({}, None), ({"skipped": True}, None), ({"state": "active"}, "active"), ({"state": "not yet"}, "not yet"),
+    ({"failed": True, "msg": "V7 refused the API key (HTTP 401)"}, "not read: V7 refused the API key (HTTP 401)"),
+])
+def test_v7_side_in_the_summary(result, side):
+    assert si.v7_side(result) == side
+
+
+GET_ONLY = [{"allowedOrigins": [v7.ORIGIN], "allowedMethods": ["GET"], "allowedHeaders": ["*"]}]
+
+
+def test_cors_for_get_only_is_enough_for_a_read_only_integration():
+    held = [_assignment(ACCOUNT_SCOPE, v7.READER), _assignment(ACCOUNT_SCOPE, v7.DELEGATOR)]
+    found = info(roles={"assignments": held, "to_create": [], "to_remove": []}, cors={"rules": GET_ONLY})
+    assert si.account_state(read_only(), found, {"object_id": OID})["state"] == si.READY
+    assert not si.cors_change(read_only(), found)
+    # the user asked for PUT too, or V7 writes: GET alone is short
+    assert si.cors_change(read_only(v7_cors_methods=["GET", "PUT"]), found)
+    lacks = si.account_state(checked(), found, {"object_id": OID})["lacks"]
+    assert f"the Blob CORS rules do not let {v7.ORIGIN} send PUT requests" in lacks
+    assert si.cors_change(checked(), info(cors=None))
+
+
+def test_a_read_only_integration_needs_no_contributor_and_no_container():
+    found = info(roles={"assignments": [_assignment(ACCOUNT_SCOPE, v7.READER)], "to_create": [], "to_remove": []},
+                 cors={"rules": GET_ONLY}, missing=["images"])
+    assert not si.needs_container(read_only(), found)
+    assert si.account_state(read_only(), found, {"object_id": OID})["lacks"] == [
+        "V7 lacks Storage Blob Delegator on storage account acct1"]
+
+
+def test_the_activation_details_say_read_only():
+    state = {"state": "ready", "lacks": [], "blocked_by": [], "cautions": []}
+    details = si.merge_team(None, "Contoso Vision", [si.activation_entry(read_only(), state, None)])
+    assert details["accounts"]["acct1"]["read_only"] is True and details["accounts"]["acct1"]["prefix"] is None
+    markdown = si.activation_markdown(details)
+    assert "| acct1 | " + TENANT + " | none (read-only integration) | read-only |" in markdown
+    assert "**read-only** integration in V7" in markdown
+    plain = si.activation_markdown(si.merge_team(None, "T", [si.activation_entry(checked(), state, None)]))
+    assert "read-only" not in plain and "| images/v7 | no (V7 reads; writes nothing) |" in plain
