@@ -57,6 +57,14 @@ options:
     type: list
     elements: str
     default: [https://darwin.v7labs.com]
+  v7_cors_methods:
+    description:
+      - The methods V7's origins must be able to send, as M(v7labs.azure_storage.v7_blob_cors)'s O(v7labs.azure_storage.v7_blob_cors#module:methods)
+        would allow them (V(GET) alone for a read-only integration). RV(blob_cors) and the preflights of
+        O(cors_preflight) are about these methods.
+    type: list
+    elements: str
+    default: [GET, PUT]
   v7_principal_id:
     description:
       - Object id of V7's service principal in the tenant (the RV(v7labs.azure_storage.v7_service_principal#module:object_id)
@@ -406,6 +414,7 @@ ARGUMENT_SPEC = dict(
     containers=dict(type="list", elements="str", default=[]),
     v7_ips=dict(type="list", elements="str", default=[]),
     v7_origins=dict(type="list", elements="str", default=list(v7.ORIGINS)),
+    v7_cors_methods=dict(type="list", elements="str", default=list(v7.CORS_METHODS)),
     v7_principal_id=dict(type="str"),
     v7_principal_missing=dict(type="bool", default=False),
     v7_roles_on=dict(type="str", choices=["containers", "account"], default="containers"),
@@ -453,10 +462,10 @@ def v7_roles(account, params: dict) -> dict | None:
     }
 
 
-def blob_cors(account, origins: list[str]) -> dict:
-    """The Blob service's CORS rules, and what v7_blob_cors with these origins and its defaults
-    would change: the same goal (v7's defaults) and the same plan."""
-    wanted = plan(account.cors_rules(), validate_goal(origins))
+def blob_cors(account, goal) -> dict:
+    """The Blob service's CORS rules, and what v7_blob_cors with these origins and methods and its
+    other defaults would change: the same goal and the same plan."""
+    wanted = plan(account.cors_rules(), goal)
     return {
         "rules": [r.to_result() for r in wanted.before],
         "up_to_date": not wanted.changed,
@@ -466,13 +475,12 @@ def blob_cors(account, origins: list[str]) -> dict:
     }
 
 
-def cors_preflight(module: AzureModule, found: dict, cors: dict, origins: list[str]) -> dict:
+def cors_preflight(module: AzureModule, found: dict, cors: dict, goal) -> dict:
     """The CORS preflight of V7's browsers, sent to the Blob endpoint when the rules look right over
     ARM (when they do not, blob_cors already says what is missing)."""
     endpoint = ((found.get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
     if not cors["up_to_date"]:
         return cp.not_checked(endpoint, "the CORS rules do not let V7's origins in yet (see blob_cors)")
-    goal = validate_goal(origins)
     containers = module.params["containers"]
     result = cp.send(module.auth, endpoint, cp.probe_path(containers[0] if containers else None),
                      cp.probes(goal.origins, goal.methods))
@@ -502,7 +510,7 @@ def account_info(module: AzureModule, account=None) -> dict:
     roles = v7_roles(account, params)
     sku = found.get("sku") or {}
     cors_possible = origins and account_problem(found.get("kind"), sku.get("name"), sku.get("tier")) is None
-    cors = blob_cors(account, origins) if cors_possible else None
+    cors = blob_cors(account, validate_goal(origins, params["v7_cors_methods"])) if cors_possible else None
     needed = None
     if params["operator_rights"] == "needed":
         missing = [c for c, exists in containers.items() if not exists]
@@ -511,7 +519,8 @@ def account_info(module: AzureModule, account=None) -> dict:
     result = readiness.evaluate(found, containers, permissions, networks, origins, needed=needed)
     if cors and cors["limit_problems"]:
         result["issues"].append(readiness.issue(readiness.CORS_LIMITS, limits_message(account.name, cors["limit_problems"])))
-    preflight = cors_preflight(module, found, cors, origins) if cors and params["cors_preflight"] else None
+    preflight = (cors_preflight(module, found, cors, validate_goal(origins, params["v7_cors_methods"]))
+                 if cors and params["cors_preflight"] else None)
     if preflight and preflight["refused"]:
         result["issues"].append(readiness.issue(readiness.CORS_PREFLIGHT_REFUSED, cp.refused_message(account.name, preflight)))
     return finish(module, dict(result, v7_roles=roles, blob_cors=cors, cors_preflight=preflight))

@@ -412,3 +412,14 @@ def test_no_preflight_unless_asked(preflight):
     calls, _answer, _cp = preflight
     result, _mod = run(ready_account())
     assert calls == [] and result["cors_preflight"] is None
+
+
+def test_a_read_only_integration_needs_get_alone(preflight):
+    calls, answer, cp = preflight
+    answer["value"] = lambda endpoint, probes: cp.outcome(endpoint, [cp.answer(p, 200, {
+        "Access-Control-Allow-Origin": V7, "Access-Control-Allow-Methods": "GET"}, None) for p in probes])
+    result, _mod = run(ready_account(cors=[rule([V7], ["GET"])]), v7_cors_methods=["GET"], cors_preflight=True)
+    assert result["blob_cors"]["up_to_date"] is True and result["ready"] is True
+    assert calls[0][2] == [(V7, "GET")]
+    result, _mod = run(ready_account(cors=[rule([V7], ["GET"])]))
+    assert result["blob_cors"]["up_to_date"] is False and result["blob_cors"]["added"] == [rule([V7], ["PUT"]).to_result()]
