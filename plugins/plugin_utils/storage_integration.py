@@ -14,11 +14,8 @@ import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
-<<<<<<< HEAD
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
-=======
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import darwin_api
->>>>>>> darwin
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import AUTH_ARGUMENT_SPEC
