@@ -21,9 +21,9 @@ description:
     C(v7_containers) from C(v7-containers), names separated by commas (empty: the whole account);
     C(v7_prefix) from C(v7-prefix), C(container-name/folder-name); C(v7_write) from C(v7-write),
     C(true) or C(false). A tag that is absent sets nothing, so group variables can give the value."
-  - A tag whose value the role would refuse does not stop the inventory. The variable is left unset
-    and C(v7_tag_problems) says why; the role's first step then fails that account, naming the tag,
-    before any request to Azure. The plugin warns about it too.
+  - A tag whose value the role would refuse does not stop the inventory. C(v7_tag_problems) says
+    why (a C(v7-write) that is not true or false sets no C(v7_write)); the role's first step then
+    fails that account, naming the tag, before any request to Azure. The plugin warns about it too.
   - Signs in with the same options and environment variables as the collection's modules, so the
     C(Microsoft Azure Resource Manager) credential of AWX / Automation Controller works for an
     inventory source. O(tenants) signs in to several tenants, each with its own identity.

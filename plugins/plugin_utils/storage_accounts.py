@@ -49,37 +49,35 @@ def _from_tag(variable: str, problem: str) -> str:
 
 def tag_variables(tags: Mapping[str, Any]) -> tuple[dict, dict]:
     """(variables, problems): the role's variables that the account's tags give, and for each tag
-    that cannot be read, its variable -> why (the role's input check reports it, naming the tag; the
-    variable itself is left unset). A tag that is absent gives nothing: the inventory may set the
-    variable another way."""
+    the role would refuse, its variable -> why, said of the tag (the role's input check reports it
+    in place of its own words about the variable). Such a value is still passed on where the role's
+    argument spec takes its type, so that the input check is what fails; a v7-write that is not true
+    or false is not. A tag that is absent gives nothing: the inventory may set the variable another
+    way."""
     variables: dict[str, Any] = {}
     problems: dict[str, str] = {}
 
     team = tag_value(tags, TAGS["v7_team"])
     if team is not None:
+        variables["v7_team"] = team
         problem = si.team_problem(team, "v7_team") if team.strip() else "v7_team: the tag is empty"
         if problem:
             problems["v7_team"] = _from_tag("v7_team", problem)
-        else:
-            variables["v7_team"] = team
 
     containers = tag_value(tags, TAGS["v7_containers"])
     if containers is not None:
-        names = [c.strip() for c in containers.split(",")] if containers.strip() else []
-        bad = [p for p in (container_name_problem(c, "v7_containers") for c in names) if p]
+        variables["v7_containers"] = [c.strip() for c in containers.split(",")] if containers.strip() else []
+        bad = [p for p in (container_name_problem(c, "v7_containers") for c in variables["v7_containers"]) if p]
         if bad:
             problems["v7_containers"] = _from_tag("v7_containers", "; ".join(
                 b.split(": ", 1)[1] for b in bad) + " (write the names separated by commas)")
-        else:
-            variables["v7_containers"] = names
 
     prefix = tag_value(tags, TAGS["v7_prefix"])
     if prefix is not None:
+        variables["v7_prefix"] = prefix.strip()
         problem = si.prefix_problem(prefix.strip())
         if problem:
             problems["v7_prefix"] = _from_tag("v7_prefix", problem)
-        else:
-            variables["v7_prefix"] = prefix.strip()
 
     write = tag_value(tags, TAGS["v7_write"])
     if write is not None:

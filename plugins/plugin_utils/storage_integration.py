@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "v7_principal_object_id": None,
     "v7_azure_auth": {},
     "v7_hosts": "v7_storage_accounts",  # the playbooks' host pattern
-    # set by the storage_accounts inventory plugin: variable -> what is wrong with the tag it comes from
+    # set by the storage_accounts inventory plugin: variable -> what is wrong with the tag it came from
     "v7_tag_problems": {},
 }
 VARIABLES = REQUIRED + tuple(DEFAULTS)
@@ -158,11 +158,8 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
     problems = unknown_variable_problems(host_vars)
     values = {name: host_vars.get(name) for name in REQUIRED}
     values.update({name: host_vars.get(name, default) for name, default in DEFAULTS.items()})
-    # a malformed Azure tag (storage_accounts inventory plugin) leaves its variable unset: say why
-    from_tags = values["v7_tag_problems"] if isinstance(values["v7_tag_problems"], Mapping) else {}
-    problems += [str(problem) for problem in from_tags.values()]
     for name in REQUIRED:
-        if values[name] in (None, "") and name not in from_tags:
+        if values[name] in (None, ""):
             problems.append(f"{name}: required, and not set for {host}")
     account = str(values["v7_storage_account"] or host)
 
@@ -215,6 +212,10 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
     problems += azure_auth_problems(values["v7_azure_auth"])
     flags = {name: _bool(name, values[name], problems)
              for name in ("v7_write", "v7_remove_service_principal", "v7_offboard_remove_created_containers")}
+    # a malformed Azure tag (storage_accounts inventory plugin): said of the tag, instead of the variable
+    from_tags = values["v7_tag_problems"] if isinstance(values["v7_tag_problems"], Mapping) else {}
+    if from_tags:
+        problems = [p for p in problems if p.split(":", 1)[0] not in from_tags] + [str(p) for p in from_tags.values()]
     if problems:
         raise InputError(problems)
 
