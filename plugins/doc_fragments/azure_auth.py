@@ -4,17 +4,14 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The sign-in options, for the modules (with subscription_id and option_names) and, as
-    # fragment azure_auth.sign_in, for the storage_accounts inventory plugin: one text for both.
-    _SUBSCRIPTION = r"""
+    DOCUMENTATION = r"""
+options:
   subscription_id:
     description:
       - The Azure subscription to work in.
       - Falls back to E(AZURE_SUBSCRIPTION_ID).
       - Modules that only call Microsoft Graph do not need it.
     type: str
-"""
-    _SIGN_IN = r"""
   tenant:
     description:
       - The Microsoft Entra tenant (directory) ID to sign in to.
@@ -114,8 +111,6 @@ class ModuleDocFragment:
     description:
       - Read timeout in seconds of each request. Defaults to the Azure SDK's (300 seconds).
     type: int
-"""
-    _OPTION_NAMES = r"""
   option_names:
     description:
       - "How the module's failure and warning messages name its options, for a role or playbook
@@ -124,13 +119,9 @@ class ModuleDocFragment:
       - Options not listed keep their own names.
     type: dict
     default: {}
-"""
-    _REQUIREMENTS = r"""
 requirements:
   - python >= 3.10
   - azure-identity >= 1.15.0 (with azure-core)
-"""
-    _NOTES = r"""
 notes:
   - "AWX / Automation Controller: a C(Microsoft Azure Resource Manager) credential sets
     E(AZURE_SUBSCRIPTION_ID), E(AZURE_CLIENT_ID), E(AZURE_SECRET), E(AZURE_TENANT) (or
@@ -139,5 +130,3 @@ notes:
     azure-identity variable."
   - Use C(module_defaults) with C(group/v7labs.azure_storage.azure) to set these options once.
 """
-    DOCUMENTATION = "options:" + _SUBSCRIPTION + _SIGN_IN + _OPTION_NAMES + _REQUIREMENTS + _NOTES
-    SIGN_IN = "options:" + _SIGN_IN + _REQUIREMENTS

@@ -29,12 +29,23 @@ description:
     inventory source. O(tenants) signs in to several tenants, each with its own identity.
   - No secret is kept in the inventory, in its cache or in C(ansible-inventory --list) output.
   - The inventory file's name must end with C(storage_accounts.yml) or C(storage_accounts.yaml).
-author: V7 platform integrations team
+author:
+  - V7 platform integrations team (@v7labs)
 extends_documentation_fragment:
   - constructed
   - inventory_cache
-  - v7labs.azure_storage.azure_auth.sign_in
+  - v7labs.azure_storage.azure_auth
 options:
+  subscription_id:
+    description:
+      - Not used by this plugin, which looks in O(subscriptions); accepted so that the modules'
+        sign-in options can be given as they are. E(AZURE_SUBSCRIPTION_ID) does not limit the search.
+    type: str
+  option_names:
+    description:
+      - Not used by this plugin; accepted so that the modules' sign-in options can be given as they are.
+    type: dict
+    default: {}
   plugin:
     description: This plugin's name, so that Ansible's C(auto) plugin hands the file to it.
     type: str
@@ -46,7 +57,7 @@ options:
       - Empty (the default) means every subscription the identity can see (C(GET /subscriptions)); one
         it cannot list the storage accounts of is then left out with a warning. A subscription named
         here that the identity cannot read is an error.
-      - E(AZURE_SUBSCRIPTION_ID) (and the modules' O(ignore:subscription_id)) do not limit the search.
+      - E(AZURE_SUBSCRIPTION_ID) and O(subscription_id) do not limit the search.
       - With O(tenants), give each tenant's subscriptions there instead.
     type: list
     elements: str
@@ -113,12 +124,11 @@ notes:
 """
 
 EXAMPLES = r"""
-# v7.storage_accounts.yml: every storage account tagged v7-team in the subscriptions that the
-# AZURE_* environment (or AWX's Azure credential) can see
-plugin: v7labs.azure_storage.storage_accounts
+# The smallest file, v7.storage_accounts.yml, is one line: "plugin: v7labs.azure_storage.storage_accounts".
+# It finds every storage account tagged v7-team in the subscriptions that the AZURE_* environment
+# (or AWX's Azure credential) can see.
 
-# ---
-# Two tenants, each with its own identity; only accounts of the vision team, not in test groups
+# Two tenants, each with its own identity; two teams' accounts, not in test resource groups
 plugin: v7labs.azure_storage.storage_accounts
 tenants:
   - tenant: 11111111-1111-4111-8111-111111111111
@@ -164,7 +174,10 @@ display = Display()
 
 SUBSCRIPTIONS_API = "2022-12-01"
 STORAGE_API = "2025-06-01"
+# the modules' sign-in options, without the subscription: this plugin looks in `subscriptions`
 _SIGN_IN_OPTIONS = tuple(k for k in AUTH_ARGUMENT_SPEC if k != "subscription_id")
+# the modules' options this plugin accepts and does not use
+_IGNORED = ("subscription_id", "option_names")
 _FILTERS = ("tags", "include_resource_groups", "exclude_resource_groups", "include_names", "exclude_names", "kinds")
 
 
@@ -200,7 +213,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError(f"Invalid configuration of {self.NAME}: {'; '.join(problems)}.")
 
     def _check_config(self, config: dict) -> None:
-        problems = sa.unknown_option_problems(config, self._options)
+        problems = sa.unknown_option_problems(config, self._options, ignored=_IGNORED)
         options = {name: self.get_option(name) for name in _FILTERS}
         problems += sa.filter_problems(options)
         problems += sa.tenant_problems(self.get_option("tenants"))

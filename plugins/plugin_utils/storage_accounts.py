@@ -193,15 +193,17 @@ def selected(record: Mapping[str, Any], options: Mapping[str, Any]) -> bool:
 # ---------------------------------------------------------------- configuration
 
 
-def unknown_option_problems(given: Iterable[str], known: Iterable[str], where: str = "") -> list[str]:
+def unknown_option_problems(given: Iterable[str], known: Iterable[str], where: str = "",
+                            ignored: Iterable[str] = ()) -> list[str]:
     """An option the plugin does not know, with the one meant (azure-identity's and the Azure CLI's
-    names of the sign-in options are known), or the closest one."""
+    names of the sign-in options are known), or the closest one; never one it accepts and ignores."""
     known = list(known)
+    meant = [k for k in known if k not in set(ignored)]
     problems = []
     for name in sorted(str(g) for g in given if g not in known):
         alias = si.AUTH_ALIASES.get(name)
-        close = [alias] if alias in known else difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else f"the options are {', '.join(sorted(known))}"
+        close = [alias] if alias in meant else difflib.get_close_matches(name, meant, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"the options are {', '.join(sorted(meant))}"
         problems.append(f"{where}{name}: not an option of v7labs.azure_storage.storage_accounts; {hint}")
     return problems
 

@@ -249,7 +249,7 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
 
 # azure-identity's and the Azure CLI's names for the modules' sign-in options
 AUTH_ALIASES = {"client_secret": "secret", "tenant_id": "tenant", "subscription": "subscription_id",
-                 "username": "ad_user", "certificate_path": "client_certificate_path"}
+                "username": "ad_user", "certificate_path": "client_certificate_path"}
 
 
 def azure_auth_problems(auth: Any) -> list[str]:

@@ -97,7 +97,7 @@ def _skiptoken(offset: int) -> str:
 
 def _skiptoken_offset(token: str) -> int | None:
     try:
-        kind, _, offset = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition(":")
+        kind, _colon, offset = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition(":")
         return int(offset) if kind == "storageAccounts" and int(offset) >= 0 else None
     except (ValueError, UnicodeError):
         return None

@@ -145,6 +145,11 @@ def test_filter_options_that_cannot_be_right(options, problems):
     assert sa.filter_problems({**DEFAULTS, **options}) == problems
 
 
+def test_unknown_options_never_suggest_one_the_plugin_ignores():
+    assert sa.unknown_option_problems(["subscription"], ["subscriptions", "subscription_id"], ignored=["subscription_id"]) \
+        == ["subscription: not an option of v7labs.azure_storage.storage_accounts; did you mean subscriptions?"]
+
+
 def test_unknown_options_name_the_closest_one():
     assert sa.unknown_option_problems(["plugin", "subscription", "zzz"], ["plugin", "subscriptions", "tags"]) == [
         "subscription: not an option of v7labs.azure_storage.storage_accounts; did you mean subscriptions?",
