@@ -57,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "v7_api_key": None,
     "v7_team_slug": None,
     "v7_api_url": v7.API_BASE_URL,
+    # set by the storage_accounts inventory plugin: variable -> what is wrong with the tag it came from
+    "v7_tag_problems": {},
 }
 VARIABLES = REQUIRED + tuple(DEFAULTS)
 
@@ -111,16 +113,19 @@ def tag_problem(run_tags: Iterable[str]) -> Optional[str]:
             f"more of {', '.join(STEP_TAGS)} (the checks they need always run), or leave --tags out")
 
 
-def _bool(name: str, value: Any, problems: list[str]) -> bool:
+def parse_bool(value: Any) -> Optional[bool]:
+    """True or False as Ansible reads them (yes/no, on/off, 1/0...); None for anything else."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    problems.append(f"{name}: {value!r} is not true or false")
-    return False
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def _bool(name: str, value: Any, problems: list[str]) -> bool:
+    parsed = parse_bool(value)
+    if parsed is None:
+        problems.append(f"{name}: {value!r} is not true or false")
+    return bool(parsed)
 
 
 def _list(name: str, value: Any, problems: list[str]) -> list:
@@ -157,6 +162,14 @@ def cors_methods(value: Any, write: bool, prefix: Optional[str], problems: list[
     return methods
 
 
+def team_problem(team: Any, name: str = "v7_team") -> Optional[str]:
+    text = str(team)
+    if team_slug(text) and "/" not in text and "\n" not in text:
+        return None
+    return (f"{name}: {text!r} must be the V7 team's name as it is in V7, on one line, without '/' and with at "
+            "least one letter or digit (it also names the activation files)")
+
+
 def team_slug(team: str) -> str:
     return re.sub(r"^-+|-+$", "", re.sub(r"[^a-z0-9]+", "-", str(team).lower()))
 
@@ -188,9 +201,8 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
     if values["v7_prefix"] not in (None, ""):
         problems += [p for p in [prefix_problem(values["v7_prefix"])] if p]
     team = str(values["v7_team"] or "")
-    if values["v7_team"] not in (None, "") and (not team_slug(team) or "/" in team or "\n" in team):
-        problems.append(f"v7_team: {team!r} must be the V7 team's name as it is in V7, on one line, without '/' "
-                        "and with at least one letter or digit (it also names the activation files)")
+    if values["v7_team"] not in (None, ""):
+        problems += [p for p in [team_problem(team)] if p]
 
     containers = [str(c) for c in _list("v7_containers", values["v7_containers"], problems)]
     problems += [p for p in (container_name_problem(c, "v7_containers") for c in containers) if p]
@@ -237,6 +249,10 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
                     darwin_api.base_url_problem(values["v7_api_url"])):
         if problem:
             problems.append(problem.replace("team_slug:", "v7_team_slug:", 1).replace("base_url:", "v7_api_url:", 1))
+    # a malformed Azure tag (storage_accounts inventory plugin): said of the tag, instead of the variable
+    from_tags = values["v7_tag_problems"] if isinstance(values["v7_tag_problems"], Mapping) else {}
+    if from_tags:
+        problems = [p for p in problems if p.split(":", 1)[0] not in from_tags] + [str(p) for p in from_tags.values()]
     if problems:
         raise InputError(problems)
 
@@ -275,8 +291,8 @@ def check_account_vars(host_vars: Mapping[str, Any], host: str) -> dict:
 
 
 # azure-identity's and the Azure CLI's names for the modules' sign-in options
-_AUTH_ALIASES = {"client_secret": "secret", "tenant_id": "tenant", "subscription": "subscription_id",
-                 "username": "ad_user", "certificate_path": "client_certificate_path"}
+AUTH_ALIASES = {"client_secret": "secret", "tenant_id": "tenant", "subscription": "subscription_id",
+                "username": "ad_user", "certificate_path": "client_certificate_path"}
 
 
 def azure_auth_problems(auth: Any) -> list[str]:
@@ -288,7 +304,7 @@ def azure_auth_problems(auth: Any) -> list[str]:
         return [f"{name}: must be a dict of the modules' sign-in options (client_id, secret, tenant, ...)"]
     problems = []
     for key in sorted(str(k) for k in auth if k not in AUTH_ARGUMENT_SPEC):
-        close = [_AUTH_ALIASES[key]] if key in _AUTH_ALIASES else \
+        close = [AUTH_ALIASES[key]] if key in AUTH_ALIASES else \
             difflib.get_close_matches(key, AUTH_ARGUMENT_SPEC, n=1, cutoff=0.5)
         hint = f"did you mean {close[0]}?" if close else f"the options are {', '.join(AUTH_ARGUMENT_SPEC)}"
         problems.append(f"{name}.{key}: not a sign-in option of the modules; {hint}")

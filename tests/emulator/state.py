@@ -24,6 +24,8 @@ DEFAULT_SETTINGS = {
     "principal_replication_seconds": 0.0,
     # when true, principalType does not help during the replication delay
     "principal_replication_ignores_type": False,
+    # storage accounts per page of a storage accounts list (then a nextLink with $skiptoken)
+    "storage_account_page_size": 100,
 }
 DEFAULT_CONTAINER_PAGE = 1000
 

@@ -91,14 +91,39 @@ def _load_account(ctx: Ctx, action: str) -> dict:
 
 
 # ------------------------------------------------------------------ storage accounts
+def _skiptoken(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"storageAccounts:{offset}".encode()).decode().rstrip("=")
+
+
+def _skiptoken_offset(token: str) -> int | None:
+    try:
+        kind, _colon, offset = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().partition(":")
+        return int(offset) if kind == "storageAccounts" and int(offset) >= 0 else None
+    except (ValueError, UnicodeError):
+        return None
+
+
 def list_accounts(ctx: Ctx):
+    """StorageAccounts_List and _ListByResourceGroup, paged as ARM pages them: at most
+    `storage_account_page_size` accounts (a setting; Azure's own page size is not documented, and
+    public reports show a nextLink on subscriptions of 20 accounts as of 2,000), then a `nextLink`
+    that repeats the api-version and adds an opaque `$skiptoken` (sent as `%24skiptoken`)."""
     g = ctx.groups
     sub = ctx.subscription(g["sid"])
     level = "rg" if g.get("rg") else "sub"
     ctx.authorize("Microsoft.Storage/storageAccounts/read", _scope_of(ctx, level))
     groups = [ctx.resource_group(g["sid"], g["rg"])] if g.get("rg") else list(sub["resource_groups"].values())
-    items = [_account_body(sub, group, acct) for group in groups for acct in group["accounts"].values()]
-    return responses.arm({"value": items}, storage=True)
+    accounts = [(group, acct) for group in groups for acct in group["accounts"].values()]
+    token = next((v for k, v in ctx.query.items() if k.lower() == "$skiptoken"), None)
+    start = 0 if token is None else _skiptoken_offset(token)
+    if start is None:
+        raise ArmError(400, "InvalidSkipToken", f"The skip token '{token}' is invalid.")
+    size = max(1, int(ctx.state.settings["storage_account_page_size"]))
+    body = {"value": [_account_body(sub, group, acct) for group, acct in accounts[start:start + size]]}
+    if start + size < len(accounts):
+        query = urllib.parse.urlencode({"api-version": ctx.api_version, "$skiptoken": _skiptoken(start + size)})
+        body["nextLink"] = f"{ctx.emu.base_url}{ctx.request.path}?{query}"
+    return responses.arm(body, storage=True)
 
 
 def get_account(ctx: Ctx):

@@ -143,11 +143,23 @@ def _account(i: int, tenants: int, subscriptions_per_tenant: int, seed: int, cus
     return account
 
 
+def account_tags(account: dict) -> dict[str, str]:
+    """The Azure tags that the storage_accounts inventory plugin reads: the account's inventory
+    variables, as write_inventory writes them by hand."""
+    return {
+        "v7-team": account["team"],
+        "v7-containers": ",".join(account["containers"]),
+        "v7-prefix": account["prefix"],
+        "v7-write": "true" if account["write"] else "false",
+    }
+
+
 def _account_doc(account: dict) -> dict:
     doc = {
         "name": account["name"],
         "kind": "StorageV2",
         "sku": "Standard_LRS",
+        "tags": account_tags(account),
         "containers": list(account["existing_containers"]),
         "cors_rules": [dict(rule) for rule in account["customer_cors_rules"]],
     }
