@@ -32,7 +32,7 @@ class FakeV7:
     def team_for(self, request: web.Request, team: str):
         """(team, None) when the key may read the team, else (None, the error answer)."""
         header = request.headers.get("Authorization", "")
-        scheme, _, key = header.partition(" ")
+        scheme, _space, key = header.partition(" ")
         owner = next((slug for slug, t in self.teams.items() if key and key in t.get("keys", [])), None)
         if scheme != "ApiKey" or owner is None:
             return None, web.json_response({"errors": {"message": "Unauthorized"}}, status=401)
