@@ -44,9 +44,11 @@ matrix: venv
 	$(BIN)/python tests/matrix/run.py
 
 # sanity and lint first (they fail fast), then every pytest suite, then the version matrix in its
-# short form (its table closes the run), then the execution environment image built and run
+# short form (its table closes the run), then the execution environment image built and run.
+# --dist loadfile: a file's tests run on one worker, so the story a file's tests share (one
+# ansible-playbook run after another) is told once while the other worker goes on with other files.
 test: venv sanity
-	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging --ignore=tests/packaging/ee \
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -p no:cacheprovider tests/unit tests/fidelity tests/integration tests/packaging --ignore=tests/packaging/ee \
 		tests/soak tests/bench
 	$(BIN)/python tests/matrix/run.py --short
 	$(MAKE) --no-print-directory ee
@@ -61,9 +63,9 @@ ee: venv
 	V7_EE_IMAGE="$$(cat build/ee/image)" $(BIN)/python -m pytest -q -p no:cacheprovider tests/packaging/ee
 
 # The documentation site of the modules, their doc fragments and the role (antsibull-docs, Sphinx):
-# $(DOCS_DIR)/build/html/index.html. Offline: no intersphinx inventory is downloaded, so the two
-# labels of Ansible's own documentation that the pages name stay plain text; any other Sphinx
-# warning, and any markup or schema error antsibull-docs finds, fails the build.
+# $(DOCS_DIR)/build/html/index.html. Offline: no intersphinx inventory is downloaded, so the
+# labels and environment variables of Ansible's own documentation that the pages name stay plain
+# text; any other Sphinx warning, and any markup or schema error antsibull-docs finds, fails the build.
 DOCS_DIR ?= build/docs
 docs: venv
 	rm -rf $(DOCS_DIR) && mkdir -p $(DOCS_DIR) && chmod 0755 $(DOCS_DIR)
@@ -73,6 +75,7 @@ docs: venv
 		--copyright 'the v7labs.azure_storage authors' --dest-dir $(DOCS_DIR) v7labs.azure_storage
 	printf '%s\n' '' '# offline: no inventory is downloaded' 'intersphinx_mapping = {}' \
 		"nitpick_ignore = [('std:ref', 'ansible_configuration_settings'), ('std:ref', 'common_return_values'), ('std:ref', 'action_plugins')]" \
+		"nitpick_ignore += [('std:envvar', 'ANSIBLE_CACHE_PLUGIN' + s) for s in ('', '_CONNECTION', '_PREFIX', '_TIMEOUT')]" \
 		>> $(DOCS_DIR)/conf.py
 	$(DOCS_DIR)/build.sh
 

@@ -235,9 +235,9 @@ class DarwinClient:
             RetryPolicy(retry_total=retries, retry_status=retries, retry_connect=retries, retry_read=retries,
                         retry_backoff_max=backoff_max),
         ]
-        # never verify=False: the key must not go to a server that is not V7
-        transport = RequestsTransport(connection_verify=ca_bundle or True, connection_timeout=timeout,
-                                      read_timeout=timeout)
+        # certificates are always checked (a CA bundle, or the system's): the key goes to V7 alone
+        verify = ca_bundle or True
+        transport = RequestsTransport(connection_verify=verify, connection_timeout=timeout, read_timeout=timeout)
         self._client = PipelineClient(self.base_url, policies=policies, transport=transport)
 
     def _get(self, url: str, team_slug: str) -> Any:

@@ -467,11 +467,12 @@ def test_principal_type_avoids_most_of_the_replication_delay(emulator):
 
 
 def test_principal_just_created_is_retried_until_replicated(emulator):
-    emulator.faults(principal_replication_seconds=5, principal_replication_ignores_type=True)
+    # long enough that the roles step meets the delay even on a busy machine
+    emulator.faults(principal_replication_seconds=20, principal_replication_ignores_type=True)
     run = run_playbook(
         play(
             {"name": "principal", "v7labs.azure_storage.v7_service_principal": {}, "register": "v7_sp"},
-            roles_task("roles", principal_id="{{ v7_sp.object_id }}", containers=["images"], replication_timeout=30),
+            roles_task("roles", principal_id="{{ v7_sp.object_id }}", containers=["images"], replication_timeout=90),
         ),
         env=env_for(emulator),
     )

@@ -184,7 +184,7 @@ def run_entry(entry: Entry, short: bool = False) -> Outcome:
     env = {**os.environ, "PATH": os.path.join(venv, "bin") + os.pathsep + os.environ.get("PATH", ""),
            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "VIRTUAL_ENV": venv}
     start = time.monotonic()
-    outcome.rc = subprocess.run([python, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+    outcome.rc = subprocess.run([python, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", "-p", "no:cacheprovider",
                                  *(SHORT if short else []), *entry.tests],
                                 cwd=ROOT, env=env, check=False).returncode
     outcome.test_seconds = time.monotonic() - start
