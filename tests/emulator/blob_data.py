@@ -297,7 +297,7 @@ SAS_REQUIRED = ("sv", "sr", "sp", "se", "skoid", "sktid", "skt", "ske", "sks", "
 
 def sas_caller(request: web.Request, place: Place, account_keys: list[str], container: str, blob: str) -> Caller:
     """A user delegation SAS, checked as the service checks it; the caller is the key's owner."""
-    query = {name: value for name, value in request.query.items()}
+    query = dict(request.query.items())
     missing = [name for name in SAS_REQUIRED if not query.get(name)]
     if missing:
         raise _authentication_failed(request, f"The SAS is missing the field {missing[0]}; only user delegation "
@@ -342,7 +342,7 @@ def sas_caller(request: web.Request, place: Place, account_keys: list[str], cont
 def _ip_in(remote: str | None, ranges: str) -> bool:
     try:
         address = ipaddress.ip_address(remote or "")
-        low, _, high = ranges.partition("-")
+        low, _dash, high = ranges.partition("-")
         return ipaddress.ip_address(low) <= address <= ipaddress.ip_address(high or low)
     except ValueError:
         return False

@@ -119,7 +119,7 @@ def monotonic() -> float:
 
 # ------------------------------------------------------------------ Blob data plane
 def blob_error(request: web.Request, status: int, code: str, message: str, detail: str | None = None,
-                details: dict[str, str] | None = None) -> web.Response:
+               details: dict[str, str] | None = None) -> web.Response:
     request_id = str(uuid.uuid4())
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
     body = (f"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{escape(message)}\n"

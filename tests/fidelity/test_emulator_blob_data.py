@@ -79,9 +79,9 @@ def test_preflight_follows_the_docs_example(emulator, method, headers, status):
         assert "Access-Control-Allow-Origin" not in reply.headers
         return
     assert reply.content == b""
-    assert {k: reply.headers[k] for k in ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
-                                           "Access-Control-Allow-Headers", "Access-Control-Max-Age",
-                                           "Access-Control-Allow-Credentials")} == {
+    shown = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+             "Access-Control-Max-Age", "Access-Control-Allow-Credentials")
+    assert {k: reply.headers[k] for k in shown} == {
         "Access-Control-Allow-Origin": CONTOSO_WWW, "Access-Control-Allow-Methods": method,
         "Access-Control-Allow-Headers": headers, "Access-Control-Max-Age": "5", "Access-Control-Allow-Credentials": "true"}
 
@@ -133,7 +133,8 @@ def test_real_responses_carry_cors_headers_and_vary_as_the_docs_table_says(emula
     assert "Vary" not in keyed_get(emulator, key, "https://darwin.v7labs.com").headers
 
 
-def _credential(emulator, identity=OPERATOR):
+def _credential(emulator, identity=None):
+    identity = identity or OPERATOR
     return ClientSecretCredential(CONTOSO, identity["client_id"], identity["secret"], authority=emulator.url,
                                   disable_instance_discovery=True, connection_verify=emulator.ca_bundle)
 

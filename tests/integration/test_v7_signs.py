@@ -75,7 +75,7 @@ def test_with_v7_write_the_upload_lands(emulator, tmp_path):
     with pytest.raises(HttpResponseError) as refused:
         v7.client(read_only).upload_blob(b"x", overwrite=True)
     assert refused.value.error_code == "AuthorizationPermissionMismatch"
-    assert [(m, s) for m, _, what, s in blob_calls(emulator) if what == "sas"] == [("PUT", 201), ("PUT", 403)]
+    assert [(m, s) for m, _path, what, s in blob_calls(emulator) if what == "sas"] == [("PUT", 201), ("PUT", 403)]
 
 
 def test_container_roles_without_the_delegator_cannot_sign(emulator):
