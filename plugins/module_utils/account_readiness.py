@@ -161,6 +161,11 @@ def _props(account: Mapping[str, Any]) -> Mapping[str, Any]:
     return account.get("properties") or {}
 
 
+def blob_endpoint(account: Mapping[str, Any]) -> Optional[str]:
+    """The Blob service's endpoint from the ARM GET body; None for an account without a Blob service."""
+    return (_props(account).get("primaryEndpoints") or {}).get("blob")
+
+
 def account_summary(account: Mapping[str, Any]) -> dict:
     """What the module returns as ``account``, from the ARM GET body."""
     props = _props(account)
@@ -177,7 +182,7 @@ def account_summary(account: Mapping[str, Any]) -> dict:
         "ip_rules": [rule.get("value") for rule in acls.get("ipRules") or [] if rule.get("value")],
         "bypass": acls.get("bypass"),
         "allow_shared_key_access": props.get("allowSharedKeyAccess"),
-        "blob_endpoint": (props.get("primaryEndpoints") or {}).get("blob"),
+        "blob_endpoint": blob_endpoint(account),
     }
 
 

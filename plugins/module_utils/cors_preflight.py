@@ -174,6 +174,5 @@ def _ask(client, url: str, probe: Probe) -> dict:
     from azure.core.rest import HttpRequest
 
     response = client.send_request(HttpRequest("OPTIONS", url, headers=probe.request_headers()))
-    headers = dict(response.headers)
-    code = headers.get("x-ms-error-code") or next((v for k, v in headers.items() if k.lower() == "x-ms-error-code"), None)
-    return answer(probe, response.status_code, headers, code)
+    # azure-core's headers look names up in any case
+    return answer(probe, response.status_code, dict(response.headers), response.headers.get("x-ms-error-code"))

@@ -200,6 +200,7 @@ preflight:
   type: dict
 """
 
+from ansible_collections.v7labs.azure_storage.plugins.module_utils import account_readiness as readiness
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
@@ -284,7 +285,7 @@ def ensure_cors(module: AzureModule, account=None) -> dict:
 
 def preflight(module: AzureModule, name: str, found: dict, goal, *, after_write: bool) -> dict:
     """The browsers' CORS preflight, sent once the rules are in place (not in check mode)."""
-    endpoint = ((found.get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
+    endpoint = readiness.blob_endpoint(found)
     if module.check_mode:
         return cp.not_checked(endpoint, "check mode: the preflight is sent once the rules are in place")
     result = cp.send(module.auth, endpoint, cp.probe_path(None), cp.probes(goal.origins, goal.methods),

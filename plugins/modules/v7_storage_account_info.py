@@ -478,7 +478,7 @@ def blob_cors(account, goal) -> dict:
 def cors_preflight(module: AzureModule, found: dict, cors: dict, goal) -> dict:
     """The CORS preflight of V7's browsers, sent to the Blob endpoint when the rules look right over
     ARM (when they do not, blob_cors already says what is missing)."""
-    endpoint = ((found.get("properties") or {}).get("primaryEndpoints") or {}).get("blob")
+    endpoint = readiness.blob_endpoint(found)
     if not cors["up_to_date"]:
         return cp.not_checked(endpoint, "the CORS rules do not let V7's origins in yet (see blob_cors)")
     containers = module.params["containers"]
@@ -510,7 +510,8 @@ def account_info(module: AzureModule, account=None) -> dict:
     roles = v7_roles(account, params)
     sku = found.get("sku") or {}
     cors_possible = origins and account_problem(found.get("kind"), sku.get("name"), sku.get("tier")) is None
-    cors = blob_cors(account, validate_goal(origins, params["v7_cors_methods"])) if cors_possible else None
+    goal = validate_goal(origins, params["v7_cors_methods"]) if cors_possible else None
+    cors = blob_cors(account, goal) if goal else None
     needed = None
     if params["operator_rights"] == "needed":
         missing = [c for c, exists in containers.items() if not exists]
@@ -519,8 +520,7 @@ def account_info(module: AzureModule, account=None) -> dict:
     result = readiness.evaluate(found, containers, permissions, networks, origins, needed=needed)
     if cors and cors["limit_problems"]:
         result["issues"].append(readiness.issue(readiness.CORS_LIMITS, limits_message(account.name, cors["limit_problems"])))
-    preflight = (cors_preflight(module, found, cors, validate_goal(origins, params["v7_cors_methods"]))
-                 if cors and params["cors_preflight"] else None)
+    preflight = cors_preflight(module, found, cors, goal) if cors and params["cors_preflight"] else None
     if preflight and preflight["refused"]:
         result["issues"].append(readiness.issue(readiness.CORS_PREFLIGHT_REFUSED, cp.refused_message(account.name, preflight)))
     return finish(module, dict(result, v7_roles=roles, blob_cors=cors, cors_preflight=preflight))
