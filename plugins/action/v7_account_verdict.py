@@ -15,6 +15,8 @@ ARGUMENT_SPEC = {
     "container": {"type": "dict", "default": {}},
     "roles": {"type": "dict", "default": {}},
     "cors": {"type": "dict", "default": {}},
+    "v7_side": {"type": "dict", "default": {}},
+    "leads_tenant": {"type": "bool", "default": False},
     "fail": {"type": "bool", "default": True},
 }
 
@@ -25,11 +27,10 @@ class ActionModule(ControllerAction):
     def decide(self, args: dict, task_vars: dict) -> dict:
         account, info = args["account"], args["info"]
         if args["stage"] == "preflight":
-            return self._preflight(account, info)
+            return self._preflight(args, account, info)
         return self._final(args, account, info)
 
-    @staticmethod
-    def _preflight(account: dict, info: dict) -> dict:
+    def _preflight(self, args: dict, account: dict, info: dict) -> dict:
         verdict = si.preflight_verdict(account, info)
         out = dict(
             changed=False,
@@ -40,6 +41,11 @@ class ActionModule(ControllerAction):
         )
         if verdict["blockers"]:
             out.update(failed=True, msg=si.preflight_failure_message(account, verdict["blockers"]))
+            return out
+        out["changes_needed"] = si.changes_needed(out, args["principal"], args["leads_tenant"])
+        if not out["changes_needed"]:
+            # nothing to write: the preflight's read is Azure's last word on the account
+            out.update(self._final(args, account, info))
         return out
 
     def _final(self, args: dict, account: dict, info: dict) -> dict:
@@ -55,4 +61,6 @@ class ActionModule(ControllerAction):
         fails = state["state"] == si.FAILED or (state["state"] == si.BLOCKED and args["mode"] == "verify")
         if fails and args["fail"]:
             out["failed"] = True
+        if args["mode"] == "verify":
+            out["verify_failure"] = si.verify_failure(out, args["v7_side"])
         return out

@@ -17,6 +17,7 @@ ARGUMENT_SPEC = {
 }
 # The registered results of the role's steps, latest first: the first failed one says why an
 # account stopped.
+FINAL_STEPS = ("__v7_state", "__v7_verdict")
 STEPS = ("__v7_state", "__v7_cors", "__v7_roles", "__v7_container", "__v7_principal_created", "__v7_verdict",
          "__v7_info")
 
@@ -49,10 +50,10 @@ class ActionModule(ControllerAction):
                         {"storage_account": host, "state": si.FAILED, "why": [why]})
                 continue
             account = inputs["account"]
-            state = _get(host_vars, "__v7_state")
+            # the verdict after the writes, or the preflight's for an account that needed none
+            state = next((r for r in (_get(host_vars, step) for step in FINAL_STEPS) if r and "state" in r), None)
             failure = None
-            if state is None or "state" not in state:
-                state = None
+            if state is None:
                 failed = [_get(host_vars, step) for step in STEPS]
                 failure = next((str(r.get("msg")) for r in failed if r and r.get("failed") and r.get("msg")), None)
             entry = si.activation_entry(account, state, failure)

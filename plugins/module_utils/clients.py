@@ -298,3 +298,32 @@ class AzureClients:
         if self._graph is None:
             self._graph = GraphClient(self.credential, self.settings, self.cloud)
         return self._graph
+
+
+class _NoCredential:
+    """Stands in for a credential where a client is built only to import its code."""
+
+    def get_token(self, *scopes, **kwargs):
+        raise RuntimeError("no credential: this client only imports the SDK's code")
+
+
+def preload_sdk() -> bool:
+    """Import what a task's clients use (the SDK's packages and the operation groups the resource
+    layer calls), so that a process that forks Ansible's workers pays for the imports once. False
+    when the SDK is not installed here."""
+    try:
+        from azure import identity  # noqa: F401 - the import is the point
+        from azure.core.pipeline.transport import RequestsTransport  # noqa: F401
+        from azure.mgmt.authorization import AuthorizationManagementClient
+        from azure.mgmt.storage import StorageManagementClient
+    except ImportError:
+        return False
+    options = {"base_url": "https://management.invalid"}
+    storage = StorageManagementClient(_NoCredential(), "00000000-0000-0000-0000-000000000000", **options)
+    authz = AuthorizationManagementClient(_NoCredential(), "00000000-0000-0000-0000-000000000000", **options)
+    for client, groups in ((storage, ("storage_accounts", "blob_services", "blob_containers")),
+                           (authz, ("permissions", "role_assignments"))):
+        for group in groups:
+            getattr(client, group)
+    authz.models()
+    return True

@@ -5,6 +5,7 @@ every module fails through (secrets scrubbed, ``error_code`` and ``status`` set,
 the caller knows them)."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import traceback
@@ -30,6 +31,11 @@ STORAGE_ACCOUNT_OPTIONS = {
 # Doc fragment v7labs.azure_storage.azure_auth documents it with the sign-in options.
 MESSAGE_OPTIONS = {"option_names": {"type": "dict", "default": {}}}
 
+# Set while the module's action plugin runs it inside Ansible's worker process on the controller
+# (plugins/plugin_utils/azure_action.py): a callable that takes AnsibleModule's arguments and
+# returns what AzureModule uses of AnsibleModule. Unset when the module runs as its own process.
+IN_WORKER: contextvars.ContextVar = contextvars.ContextVar("v7labs_azure_storage_in_worker", default=None)
+
 
 def rename_options(text: str, names: Mapping[str, str]) -> str:
     """``text`` with each option name (a key of ``names``) written as the caller knows it. Longer
@@ -47,7 +53,7 @@ class AzureModule:
         spec.update(MESSAGE_OPTIONS)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
-        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
+        self.ansible = (IN_WORKER.get() or AnsibleModule)(argument_spec=spec, **kwargs)
         self.params: dict = self.ansible.params
         self.check_mode: bool = self.ansible.check_mode
         self.diff_mode: bool = bool(getattr(self.ansible, "_diff", False))

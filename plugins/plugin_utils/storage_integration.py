@@ -598,3 +598,23 @@ def activation_markdown(details: Mapping[str, Any]) -> str:
             why = details["accounts"][name].get("why") or []
             lines.append(f"- {name}" + (f": {'; '.join(why)}" if why else ""))
     return "\n".join(lines) + "\n"
+
+
+def changes_needed(decisions: Mapping[str, Any], principal: Mapping[str, Any], leads_tenant: bool) -> bool:
+    """Whether the run writes anything for an account (the preflight's decisions), or creates V7's
+    principal from it (the tenant's leading account, in a tenant without one). When not, what
+    Azure answered to the preflight's read is the account's final state."""
+    return bool(decisions["create_container"] or decisions["change_roles"] or decisions["change_cors"]
+                or (leads_tenant and not principal.get("object_id")))
+
+
+def verify_failure(state: Mapping[str, Any], v7_side_result: Any) -> Optional[str]:
+    """Why verify fails an account after its summary, or None: not ready for V7 (blocked too,
+    unless the firewall is taken as handled), or V7 set its side of the integration up
+    differently."""
+    reasons = []
+    if state.get("state") != READY:
+        reasons.append(str(state.get("msg") or state.get("state")))
+    if isinstance(v7_side_result, Mapping) and v7_side_result.get("state") == "mismatch":
+        reasons.append(str(v7_side_result.get("msg")))
+    return " ".join(reasons) or None

@@ -270,11 +270,13 @@ def summary(step: Step) -> dict:
 
 
 def states(step: Step) -> dict[str, str]:
-    """Each account's state as the role's last step said it (configure) or the summary (verify)."""
+    """Each account's state as the role's last step said it: the verdict after the writes, or the
+    preflight's for an account that needed none (configure)."""
     return {r["host"]: r["result"]["state"] for r in step.run.results
-            if r["task"] == ROLE + FINAL and r["status"] != "skipped" and "state" in r["result"]}
+            if r["task"] in (ROLE + PREFLIGHT, ROLE + FINAL) and r["status"] != "skipped" and "state" in r["result"]}
 
 
+PREFLIGHT = "Stop before the first write where the account cannot be made ready"
 FINAL = "Say whether V7 can use the account, from Azure's answers"
 VERIFY_FINAL = "Say whether V7 can use the account"
 
@@ -317,7 +319,9 @@ def test_check_mode_writes_nothing_and_previews_every_change(configured):
     assert "Nothing was changed on it" in step.failed["fabrikamlocked"]
     roles = "Give V7's service principal its storage roles"
     assert len(step.task(roles, "contosofresh")["created"]) == 3
-    assert step.statuses(roles)["contosomanual"] == "skipped"  # nothing to change
+    # nothing to change: the account ends at the preflight, and no write step runs for it
+    assert step.task(PREFLIGHT, "contosomanual")["changes_needed"] is False
+    assert "contosomanual" not in step.statuses(roles)
     assert [a["role_name"] for a in step.task(roles, "contosoreadonly")["removed"]] == ["Storage Blob Data Contributor"]
     # Fabrikam has no principal yet: its roles are previewed all the same, on the prefix's container
     # that the run would create first

@@ -120,7 +120,7 @@ def test_configure_at_vvvv_with_diff_shows_no_secret_and_no_token(configured, st
     run = configured["runs"][step]
     # the runs really happened, verbosely, and their outputs are all searched
     assert run["rc"] == 2 and run["tasks"] > 50  # two example accounts cannot be made ready
-    assert "ESTABLISH LOCAL CONNECTION" in run["places"]["stdout"]  # -vvvv
+    assert '"invocation": {' in run["places"]["stdout"]  # -vvvv: module arguments are shown
     assert {"stdout", "stderr", "log file", "returned values"} <= set(run["places"])
     assert "module_args" in run["places"]["returned values"]
     assert all_leaks(run["places"], TENANT_SECRETS) == {}

@@ -388,7 +388,7 @@ def test_verbose_run_never_prints_a_secret_or_a_token(emulator):
         diff=True,
     )
     assert run.rc == 0, run.output
-    assert "AnsiballZ_v7_service_principal.py" in run.output  # -vvv really was in effect
+    assert '"invocation": {' in run.output  # -vvv really was in effect: module arguments are shown
     assert run.task("secret in the task")["changed"] is False
     assert run.statuses("wrong secret") == run.statuses("forbidden") == {"localhost": "failed"}
     assert_no_leak(run, OPERATOR["secret"], AUDITOR["secret"], wrong_secret)

@@ -328,3 +328,34 @@ def test_the_activation_details_say_read_only():
     assert "**read-only** integration in V7" in markdown
     plain = si.activation_markdown(si.merge_team(None, "T", [si.activation_entry(checked(), state, None)]))
     assert "read-only" not in plain and "| images/v7 | no (V7 reads; writes nothing) |" in plain
+
+
+# ---------------------------------------------------------------- which accounts go through the writes
+NO_CHANGE = {"create_container": False, "change_roles": False, "change_cors": False}
+
+
+@pytest.mark.parametrize("decisions, principal, leads, expected", [
+    (NO_CHANGE, {"object_id": OID}, True, False),
+    (NO_CHANGE, {"object_id": OID}, False, False),
+    ({**NO_CHANGE, "create_container": True}, {"object_id": OID}, False, True),
+    ({**NO_CHANGE, "change_roles": True}, {"object_id": OID}, False, True),
+    ({**NO_CHANGE, "change_cors": True}, {"object_id": OID}, False, True),
+    # the tenant has no principal yet: its leading account creates it
+    (NO_CHANGE, {"object_id": None}, True, True),
+    (NO_CHANGE, {"object_id": None}, False, False),
+])
+def test_changes_needed(decisions, principal, leads, expected):
+    assert si.changes_needed(decisions, principal, leads) is expected
+
+
+@pytest.mark.parametrize("state, side, expected", [
+    ({"state": si.READY, "msg": "ready"}, {}, None),
+    ({"state": si.READY, "msg": "ready"}, {"skipped": True}, None),
+    ({"state": si.READY, "msg": "ready"}, {"state": "active"}, None),
+    ({"state": si.BLOCKED, "msg": "blocked by the firewall"}, {}, "blocked by the firewall"),
+    ({"state": si.FAILED, "msg": "lacks roles"}, {"state": "mismatch", "msg": "V7 has prefix x"},
+     "lacks roles V7 has prefix x"),
+    ({"state": si.READY, "msg": "ready"}, {"state": "mismatch", "msg": "V7 has prefix x"}, "V7 has prefix x"),
+])
+def test_verify_failure(state, side, expected):
+    assert si.verify_failure(state, side) == expected
