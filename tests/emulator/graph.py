@@ -6,11 +6,17 @@ What Azure's own clients call besides what the collection calls:
 
 - `az ad sp create --id <appId>` (V7's guide) first looks the id up as an application of the
   caller's tenant: `GET /applications?$filter=appId eq '<id>'` (200 `{"value": []}` for an app of
-  another tenant, such as V7's), then `GET /applications/<id>` (404 Request_ResourceNotFound), and
-  only then POSTs `/servicePrincipals` (azure-cli `command_modules/role/custom.py`,
-  `_resolve_application`; replayed from
-  tests/fidelity/reference/recordings/azure-cli_test_service_principal_scenario.yaml, #16-#19).
-- `az ad app create` / `az ad app delete` and the sp look-ups of the same recording (#0-#14).
+  another tenant, such as V7's), then, the list being empty, `GET /applications/<id>` as an object
+  id (404 Request_ResourceNotFound, which it passes over), and only then POSTs `/servicePrincipals`
+  with `{"appId": <id>, "accountEnabled": true}` (azure-cli `command_modules/role/custom.py`,
+  `_create_service_principal`). In the recording
+  tests/fidelity/reference/recordings/azure-cli_test_service_principal_scenario.yaml, #2-#3 are
+  `az ad sp create`'s own calls for an app of the caller's tenant (the list finds it, so no get by
+  id); #16-#19 (CommandName `ad app show`) are the same two look-ups, twice: list by appId, get by id,
+  for an app that no longer exists: the 200 with an empty list and the 404 that `az ad sp create`
+  meets for V7's app.
+- `az ad app create` / `az ad app delete` and the sp look-ups of the same recording (#0-#1,
+  #4-#15).
 - `az role assignment list` resolves who holds each assignment with
   `POST /directoryObjects/getByIds {"ids": [...]}` (azure-cli `command_modules/role/custom.py`,
   `_get_object_stubs`), a read sent as POST; it answers the objects found, each with

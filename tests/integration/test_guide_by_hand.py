@@ -8,20 +8,29 @@ hold after them (not a seeded copy of it):
 
 1. `az ad sp create --id 95e63529-...`: Graph `GET /applications?$filter=appId eq '<id>'` (an app
    of another tenant: an empty list), `GET /applications/<id>` (404), then
-   `POST /servicePrincipals {"appId": ...}` (azure-cli `command_modules/role/custom.py`; the same
-   calls are recorded in tests/fidelity/reference/recordings/azure-cli_test_service_principal_scenario.yaml);
+   `POST /servicePrincipals {"appId": ..., "accountEnabled": true}` (azure-cli
+   `command_modules/role/custom.py`, `_create_service_principal`; the same look-ups and that body
+   are recorded in tests/fidelity/reference/recordings/azure-cli_test_service_principal_scenario.yaml);
 2. `az role assignment create --role "Storage Blob Data Reader" --assignee-object-id <sp>
    --assignee-principal-type ServicePrincipal --scope <container>`: the role's definition by name
-   at the scope, then the assignment PUT with `principalType`; the same with `--assignee <app id>`
-   for Storage Blob Data Contributor, which looks the principal up in Graph by
-   servicePrincipalNames and PUTs without `principalType`; and Storage Blob Delegator at the
-   account, as the guide recommends for signing;
+   at the scope, then the assignment PUT with `principalType`; and Storage Blob Delegator at the
+   account the same way, as the guide recommends for signing. Storage Blob Data Contributor is
+   given with `--assignee <app id>` the way older az releases sent it (their
+   `create_role_assignment` passed the assignee on with `resolve_assignee` and no type): the
+   role's definition, then the principal looked up in Graph by servicePrincipalNames, then the
+   PUT without `principalType`. Current az resolves `--assignee` first
+   (`_resolve_object_id_and_type`: the same servicePrincipalNames look-up, which also gives the
+   type; Azure/azure-cli#17669, April 2021) and sends `principalType: ServicePrincipal`, as the
+   two other PUTs do. Every az of the recordings in tests/fidelity/reference (2.24 to 2.77) is of
+   that kind: their role assignment PUTs all carry `principalType`. Both forms are kept, since
+   ARM accepts both and a customer's older az sends the one without;
 3. each `az storage cors add` without a key: ARM `listKeys`, then on the Blob endpoint Get Blob
    Service Properties and Set Blob Service Properties with the rules read plus the new one
    (azure-cli's `add_cors`), sent here by the real azure-storage-blob client (the SDK azure-cli
    uses for the Blob service), its HTTPS transport pointed at the emulator.
 
-Then verify.yml must find the account ready (exit 0) and configure.yml must send no write.
+Then verify.yml must find the account ready (exit 0, and the account's state `ready` in its
+summary and in its verdict) and configure.yml must send no write.
 """
 from __future__ import annotations
 
@@ -48,6 +57,7 @@ ACCOUNT_SCOPE = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers
 CONTAINER_SCOPE = f"{ACCOUNT_SCOPE}/blobServices/default/containers/{CONTAINER}"
 ROLE_API, STORAGE_API = "2022-04-01", "2023-05-01"
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
+ROLE = "v7labs.azure_storage.storage_integration : "  # how the role's task names show
 
 
 class Guide:
@@ -83,7 +93,9 @@ class Guide:
         listed = self.graph_call("GET", "/applications", **{"$filter": f"appId eq '{app_id}'"})
         assert listed.status_code == 200 and listed.json()["value"] == []
         assert self.graph_call("GET", f"/applications/{app_id}").status_code == 404
-        created = self.graph_call("POST", "/servicePrincipals", {"appId": app_id})
+        # what az sends (azure-cli `_create_service_principal`; recording #3 of
+        # azure-cli_test_service_principal_scenario.yaml carries the same body)
+        created = self.graph_call("POST", "/servicePrincipals", {"appId": app_id, "accountEnabled": True})
         assert created.status_code == 201, created.text
         return created.json()["id"]
 
@@ -94,7 +106,7 @@ class Guide:
         properties = {"roleDefinitionId": definitions[0]["id"]}
         if object_id:   # --assignee-object-id with --assignee-principal-type ServicePrincipal
             properties.update(principalId=object_id, principalType="ServicePrincipal")
-        else:           # --assignee <app id>: looked up in Graph, PUT without principalType
+        else:           # --assignee <app id> as older az sends it: looked up in Graph, PUT without principalType
             found = self.graph_call("GET", "/servicePrincipals",
                                     **{"$filter": f"servicePrincipalNames/any(c:c eq '{assignee}')"}).json()["value"]
             properties["principalId"] = found[0]["id"]
@@ -164,6 +176,8 @@ def test_the_guides_requests_build_the_state_azure_would_hold(emulator, guided):
         definitions, assignment,
         *cors_add, *cors_add,
     ]
+    (sp_post,) = [e for e in log if e["method"] == "POST" and e["kind"] == "graph"]
+    assert sp_post["request_body"] == {"appId": V7_APP, "accountEnabled": True}
     sent = [e["request_body"]["properties"] for e in log if e["method"] == "PUT" and e["kind"] == "arm"]
     assert [p.get("principalType") for p in sent] == ["ServicePrincipal", None, "ServicePrincipal"]
     assert all(p["principalId"] == sp for p in sent)
@@ -185,6 +199,11 @@ def test_verify_finds_the_hand_made_account_ready_and_configure_writes_nothing(e
     verify = run_playbook(os.path.join(PLAYBOOKS, "verify.yml"), env=emulator.env(), inventory=inventory, extra_vars=extra)
     assert verify.rc == 0, verify.output
     assert emulator.writes() == []
+    # the account's state as verify reports it: its own verdict, and the summary of every account
+    assert verify.task(ROLE + "Say whether V7 can use the account", ACCOUNT)["state"] == "ready"
+    summary = verify.task(ROLE + "Summarise every account")
+    assert summary["ready"] == [ACCOUNT] and summary["not_ready"] == [] and summary["blocked"] == []
+    assert summary["accounts"][ACCOUNT]["state"] == "ready", summary["accounts"][ACCOUNT]
     configure = run_playbook(os.path.join(PLAYBOOKS, "configure.yml"), env=emulator.env(), inventory=inventory, extra_vars=extra)
     assert configure.rc == 0, configure.output
     assert emulator.writes() == [], [(e["method"], e["path"]) for e in emulator.writes()]
