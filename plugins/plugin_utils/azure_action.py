@@ -7,7 +7,8 @@ module process is started and the Azure SDK is imported once for the whole run.
 The module's own code runs, with the same options, check mode, diff and failures: only the part
 of AnsibleModule it uses is provided here (WorkerModule). Where the module would not run on the
 controller as the controller's user (another connection, become, async), or the SDK is not
-installed in the controller's Python, the task runs the module the usual way.
+installed in the controller's Python, the task runs the module the usual way; so it does
+everywhere when the controller's environment sets V7LABS_AZURE_STORAGE_MODULE_PROCESS=true.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils import client
 SDK_LOADED = clients.preload_sdk()
 
 _COLLECTION = "ansible_collections.v7labs.azure_storage.plugins.modules."
+MODULE_PROCESS_SWITCH = "V7LABS_AZURE_STORAGE_MODULE_PROCESS"
 # Loggers of the SDK and its HTTP stack: in a module process nobody listens to them, and here
 # Ansible's log file (ANSIBLE_LOG_PATH) would get their request lines, tenant ids in URLs included.
 _QUIET_LOGGERS = ("azure", "msal", "urllib3")
@@ -143,8 +145,9 @@ class AzureModuleAction(NormalAction):
 
     def _runs_in_worker(self) -> bool:
         connection = getattr(self._connection, "_load_name", "") or getattr(self._connection, "transport", "")
-        return (SDK_LOADED and connection.rsplit(".", 1)[-1] == "local" and not self._play_context.become
-                and not self._task.async_val)
+        forced = os.environ.get(MODULE_PROCESS_SWITCH, "").strip().lower() in ("1", "true", "yes", "on")
+        return (SDK_LOADED and not forced and connection.rsplit(".", 1)[-1] == "local"
+                and not self._play_context.become and not self._task.async_val)
 
     def _task_environment(self) -> dict:
         values: dict = {}

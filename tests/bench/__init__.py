@@ -292,6 +292,24 @@ def run_measured(label: str, emulator: EmulatorProcess, world: World, args: list
     )
 
 
+FLOOR_PLAYBOOK = os.path.join(ROOT, "tests", "bench", "floor.yml")
+# Goals against the floor (wall time over the ping play's): the no-op run and verify under it,
+# the first run within twice it. Reported, not part of the exit status: they depend on the machine.
+FLOOR_GOALS = {"configure": 2.0, "configure (no-op)": 1.0, "verify": 1.0}
+
+
+def floor_ratios(*runs: Measured) -> dict:
+    """Each run's wall time over the last run's (the floor), with whether it meets its goal."""
+    *measured, floor = runs
+    out = {}
+    for run in measured:
+        ratio = round(run.seconds / floor.seconds, 2) if floor.seconds else None
+        goal = FLOOR_GOALS.get(run.label)
+        out[run.label] = {"ratio": ratio, "goal": goal,
+                          "met": None if ratio is None or goal is None else (ratio <= goal if goal > 1 else ratio < goal)}
+    return out
+
+
 def configure_command(inventory: str, forks: int) -> list[str]:
     return scale_run.command(inventory, forks=forks)
 
@@ -544,7 +562,8 @@ def target_checks(world: World, first: dict, noop: dict, needed: dict[str, int])
 
 def bench_size(accounts: int, *, tenants: int = 2, latency_ms: int = 50, forks: int = 20,
                azcollection: bool = False, workdir: str | None = None, timeout: float = 3600,
-               log=print, azcollection_again: bool = True, baseline: Baseline | None = None) -> dict:
+               log=print, azcollection_again: bool = True, baseline: Baseline | None = None,
+               more_baselines: tuple[Baseline, ...] = ()) -> dict:
     """One size: configure (first run, no-op run), then the same with the baseline's configure
     when one is given (the same world, forks and latency), then azure.azcollection's job (first,
     and again unless azcollection_again is false)."""
@@ -573,8 +592,22 @@ def bench_size(accounts: int, *, tenants: int = 2, latency_ms: int = 50, forks: 
         result["runs"] = [first_row, noop_row]
         if first.failed_hosts or noop.failed_hosts:
             result["configure_tail"] = {"first": first.tail, "noop": noop.tail}
+        log(f"N={accounts}: verify ({noop.seconds} s before)")
+        verify = run_measured("verify", emulator, world,
+                              scale_run.command(inventory, forks=forks, playbook="verify.yml"), env,
+                              os.path.join(workdir, "verify"), timeout)
+        log(f"N={accounts}: the Ansible floor, one ping per account ({verify.seconds} s before)")
+        floor = run_measured("Ansible floor (ping)", emulator, world,
+                             scale_run.command(inventory, forks=forks, playbook=FLOOR_PLAYBOOK), env,
+                             os.path.join(workdir, "floor"), timeout)
+        result["verify"] = _row(verify, world, lower_bound_seconds(accounts, tenants, 0, latency_s, forks))
+        result["floor"] = _row(floor, world, 0)
+        result["to_floor"] = floor_ratios(first, noop, verify, floor)
         if baseline is not None:
             result["baseline"] = _bench_baseline(emulator, world, baseline, forks, latency_s, workdir, timeout, log)
+        # further baselines (older first, as given): their rows and before / after tables follow
+        result["more_baselines"] = [_bench_baseline(emulator, world, more, forks, latency_s, workdir, timeout, log)
+                                    for more in more_baselines]
         if azcollection:
             result["azcollection"] = _bench_azcollection(emulator, world, forks, latency_s, workdir, timeout, log,
                                                          again=azcollection_again)
@@ -588,16 +621,16 @@ def _bench_baseline(emulator: EmulatorProcess, world: World, baseline: Baseline,
     activation folder) and ANSIBLE_COLLECTIONS_PATH at the baseline's collections folder."""
     emulator.load_state(world.state)
     emulator.faults(latency_ms=int(latency_s * 1000))
-    inventory = write_inventory(world, os.path.join(workdir, "baseline-inventory"))
+    inventory = write_inventory(world, os.path.join(workdir, f"baseline-{baseline.short}-inventory"))
     env = baseline_env(scale_run.playbook_env(emulator.env(), workdir), baseline)
     command = baseline.command(inventory, forks)
     needed = needed_writes(world)
     n, t = len(world.accounts), len(world.tenants)
     labels = baseline_labels(baseline.short)
     log(f"N={n}: {labels[0]}")
-    first = run_measured(labels[0], emulator, world, command, env, os.path.join(workdir, "baseline-first"), timeout)
+    first = run_measured(labels[0], emulator, world, command, env, os.path.join(workdir, f"baseline-{baseline.short}-first"), timeout)
     log(f"N={n}: {labels[1]} ({first.seconds} s before)")
-    noop = run_measured(labels[1], emulator, world, command, env, os.path.join(workdir, "baseline-noop"), timeout)
+    noop = run_measured(labels[1], emulator, world, command, env, os.path.join(workdir, f"baseline-{baseline.short}-noop"), timeout)
     first_row = _row(first, world, lower_bound_seconds(n, t, sum(needed.values()), latency_s, forks))
     noop_row = _row(noop, world, lower_bound_seconds(n, t, 0, latency_s, forks))
     noop_row["_arm_reads"] = noop.arm_reads_per_account
@@ -701,18 +734,23 @@ def before_after(size: dict) -> list[str]:
     """With a baseline: for the size, the baseline's runs beside the working tree's, each cell
     'before / after' (wall s, CPU s per account, then the requests of each kind, in all); no
     lines without one."""
-    base = size.get("baseline")
-    if not base:
-        return []
-    headings = ["run", "wall s", "CPU s per account", *REQUEST_HEADINGS.values()]
-    lines = [f"N={size['accounts']}, before (REF {base['short']}) / after (working tree):", "",
-             "| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
-    for name, before, after in zip(BEFORE_AFTER_RUNS, base["runs"], size["runs"]):
-        cells = [name, f"{before['seconds']} / {after['seconds']}",
-                 f"{cpu_per_account(size, before)} / {cpu_per_account(size, after)}"]
-        cells += [f"{before['requests'][k]} / {after['requests'][k]}" for k in REQUEST_HEADINGS]
-        lines.append("| " + " | ".join(map(str, cells)) + " |")
-    return lines + [""]
+    lines: list[str] = []
+    for base in baselines_of(size):
+        headings = ["run", "wall s", "CPU s per account", *REQUEST_HEADINGS.values()]
+        lines += [f"N={size['accounts']}, before (REF {base['short']}) / after (working tree):", "",
+                  "| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
+        for name, before, after in zip(BEFORE_AFTER_RUNS, base["runs"], size["runs"]):
+            cells = [name, f"{before['seconds']} / {after['seconds']}",
+                     f"{cpu_per_account(size, before)} / {cpu_per_account(size, after)}"]
+            cells += [f"{before['requests'][k]} / {after['requests'][k]}" for k in REQUEST_HEADINGS]
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
+        lines.append("")
+    return lines
+
+
+def baselines_of(size: dict) -> list[dict]:
+    """The size's baselines, the --baseline REF's first."""
+    return ([size["baseline"]] if size.get("baseline") else []) + list(size.get("more_baselines") or [])
 
 
 def add_ratios(size: dict) -> None:
@@ -730,7 +768,8 @@ def add_ratios(size: dict) -> None:
 def markdown(results: dict) -> str:
     lines = ["| " + " | ".join(column[0] for column in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for size in results["sizes"]:
-        rows = list(size["runs"]) + list((size.get("baseline") or {}).get("runs", []))
+        rows = list(size["runs"]) + [size[k] for k in ("verify", "floor") if k in size]
+        rows += [row for base in baselines_of(size) for row in base["runs"]]
         rows += list((size.get("azcollection") or {}).get("runs", []))
         for row in rows:
             lines.append("| " + " | ".join(str(column[1](size, row)) for column in COLUMNS) + " |")
@@ -738,16 +777,23 @@ def markdown(results: dict) -> str:
     growth = results.get("growth")
     if growth:
         lines.append(f"Time per account (configure, first run) at the largest N over the smallest N >= 50 "
-                     f"(target <= 1.2): {growth}")
+                     f"(target <= 1.1): {growth}")
+    growth = results.get("growth_noop")
+    if growth:
+        lines.append(f"Time per account (configure, no-op run) at the largest N over the smallest N >= 50 "
+                     f"(target <= 1.1): {growth}")
     for size in results["sizes"]:
         failing = [k for k, ok in size["targets"].items() if not ok]
         lines.append(f"N={size['accounts']}: targets {'all met' if not failing else 'NOT met: ' + ', '.join(failing)}; "
                      f"writes needed {size['needed_writes']}")
+        if size.get("to_floor"):
+            lines.append(f"N={size['accounts']}: wall time over the Ansible floor's: " + ", ".join(
+                f"{label} {r['ratio']} (goal {'<=' if r['goal'] > 1 else '<'} {r['goal']}: "
+                f"{'met' if r['met'] else 'not met'})" for label, r in size["to_floor"].items()))
         noop = size["runs"][1]
         reads = ", ".join(f"{op} {n / max(1, size['accounts']):.2f}" for op, n in noop.get("arm_reads_by_endpoint", {}).items())
         lines.append(f"N={size['accounts']}: no-op run, ARM reads per account by operation: {reads}")
-        base = size.get("baseline")
-        if base:
+        for base in baselines_of(size):
             failing = [k for k, ok in base["targets"].items() if not ok]
             lines.append(f"N={size['accounts']}: REF {base['short']} ({base['ref']}): targets "
                          f"{'all met' if not failing else 'not met: ' + ', '.join(failing)} "
@@ -769,13 +815,14 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def growth_ratio(sizes: list[dict]) -> float | None:
+def growth_ratio(sizes: list[dict], run: int = 0) -> float | None:
+    """Time per account of a run (0: first, 1: no-op) at the largest N over the smallest N >= 50."""
     candidates = [s for s in sizes if s["accounts"] >= 50]
     if len(candidates) < 2:
         return None
     small = min(candidates, key=lambda s: s["accounts"])
     large = max(candidates, key=lambda s: s["accounts"])
-    return round(large["runs"][0]["seconds_per_account"] / small["runs"][0]["seconds_per_account"], 2)
+    return round(large["runs"][run]["seconds_per_account"] / small["runs"][run]["seconds_per_account"], 2)
 
 
 def azcollection_runs_at(accounts: int, sizes: list[int] | tuple[int, ...]) -> bool:
@@ -788,21 +835,24 @@ def run_bench(sizes: list[int], *, tenants: int = 2, latency_ms: int = 50, forks
               azcollection: bool = False, azcollection_sizes: list[int] | tuple[int, ...] = AZC_SIZES,
               out: str = "build/bench", log=print, azcollection_again: bool = True,
               baseline: str | None = None) -> dict:
-    """Every size; with `baseline` (a git ref), that commit's configure.yml too at each size."""
+    """Every size; with `baseline` (git refs, comma-separated), each commit's configure.yml too at
+    each size."""
     started = time.monotonic()
     results = {"sizes": [], "python": sys.version.split()[0], "cpus": os.cpu_count()}
-    base = ensure_baseline(baseline, log=log) if baseline else None
+    bases = [ensure_baseline(ref.strip(), log=log) for ref in (baseline or "").split(",") if ref.strip()]
+    base = bases[0] if bases else None
     if base:
         results["baseline"] = {"ref": base.ref, "sha": base.sha, "short": base.short, "worktree": base.worktree}
     for n in sizes:
         with_azc = azcollection and azcollection_runs_at(n, azcollection_sizes)
         size = bench_size(n, tenants=tenants, latency_ms=latency_ms, forks=forks, azcollection=with_azc, log=log,
-                          azcollection_again=azcollection_again, baseline=base)
+                          azcollection_again=azcollection_again, baseline=base, more_baselines=tuple(bases[1:]))
         if azcollection and not with_azc:
             size["azcollection_not_run"] = ",".join(map(str, azcollection_sizes)) or "(none)"
         add_ratios(size)
         results["sizes"].append(size)
     results["growth"] = growth_ratio(results["sizes"])
+    results["growth_noop"] = growth_ratio(results["sizes"], 1)
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     write_reports(results, out)
     return results

@@ -1,7 +1,7 @@
 """python -m tests.bench [--accounts 10,50,200,500] [--tenants 2] [--latency-ms 50] [--forks 20]
                         [--azcollection/--no-azcollection] [--azcollection-sizes 10,50,200]
                         [--azcollection-again/--no-azcollection-again]
-                        [--baseline REF] [--out build/bench]
+                        [--baseline REF[,REF...]] [--out build/bench]
 
 Runs configure.yml twice (first run, no-op run) over a generated world of N storage accounts in
 the Azure emulator for each N, optionally azure.azcollection's job side by side, writes
@@ -10,7 +10,10 @@ the Azure emulator for each N, optionally azure.azcollection's job side by side,
 --baseline REF also runs REF's playbooks/configure.yml (a git worktree of REF under
 build/bench/baseline-<short sha>, reused when present) at each N, on the same world with the same
 forks and latency; its rows are "configure (REF <sha>), first run" / "no-op run", and a
-before / after table per N follows the main table. The exit status is the working tree's targets'."""
+before / after table per N follows the main table; several refs, comma-separated, each get theirs.
+The working tree's runs also include verify.yml and the Ansible floor (tests/bench/floor.yml: one
+ping per account), and each run's wall time over the floor's. The exit status is the working
+tree's targets'."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--azcollection-again", action=argparse.BooleanOptionalAction, default=True,
                         help="run azure.azcollection's job a second time, as configure's no-op run")
     parser.add_argument("--baseline", metavar="REF", default=None,
-                        help="a git ref (e.g. 02c97d2) whose configure.yml is measured beside the working tree's")
+                        help="git refs, comma-separated (e.g. 02c97d2), whose configure.yml is measured beside "
+                             "the working tree's; a before / after table for each")
     parser.add_argument("--out", default="build/bench")
     return parser.parse_args(argv)
 

@@ -87,7 +87,9 @@ def module_args(module: str, world, account: dict) -> dict:
 def build_payload(fqcn: str, args: dict, env: dict, workdir: str) -> str:
     """The AnsiballZ file Ansible sends for this task (kept with ANSIBLE_KEEP_REMOTE_FILES)."""
     remote_tmp = tempfile.mkdtemp(prefix="remote-", dir=workdir)
-    run_env = dict(env, ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TMP=remote_tmp)
+    # the module as its own process (its action plugin would run it inside Ansible's worker)
+    run_env = dict(env, ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TMP=remote_tmp,
+                   V7LABS_AZURE_STORAGE_MODULE_PROCESS="true")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", fqcn,
            *(["-a", json.dumps(args)] if args else []), "-e", "ansible_pipelining=false",
            "-e", f"ansible_python_interpreter={sys.executable}"]

@@ -75,5 +75,18 @@ def test_reports_have_every_column(smoke):
     header = text.splitlines()[0]
     assert [c.strip() for c in header.strip("|").split("|")] == [column[0] for column in COLUMNS]
     rows = [line for line in text.splitlines() if line.startswith("| 4 |")]
-    assert len(rows) == 2 and all(line.count("|") == len(COLUMNS) + 1 for line in rows)
+    assert len(rows) == 4 and all(line.count("|") == len(COLUMNS) + 1 for line in rows)
     assert text == markdown(doc)
+
+
+def test_verify_and_the_ansible_floor_are_measured_beside_configure(smoke):
+    """verify after the no-op run writes nothing and fails no account; the floor (one ping per
+    account) asks Azure nothing; each run's wall time is compared with the floor's."""
+    size = smoke[0]
+    verify, floor = size["verify"], size["floor"]
+    assert verify["run"] == "verify" and verify["failed_hosts"] == [] and verify["returncode"] == 0
+    assert verify["requests"]["arm_write"] == verify["requests"]["graph_write"] == 0
+    assert verify["requests"]["arm_read"] > 0
+    assert floor["returncode"] == 0 and sum(floor["requests"].values()) == 0
+    assert set(size["to_floor"]) == {"configure", "configure (no-op)", "verify"}
+    assert all(r["ratio"] > 0 for r in size["to_floor"].values())

@@ -43,7 +43,8 @@ def test_in_the_worker_and_as_a_module_process_the_same_result_and_requests(emul
     assert in_worker["changed"] is False and in_worker["object_id"]
     assert in_worker["invocation"]["module_args"]["app_id"] == as_module["invocation"]["module_args"]["app_id"]
     # only the async task started a module process
-    assert run.output.count(MODULE_PROCESS) > 0
+    assert MODULE_PROCESS in run.output.split("TASK [as a module process]")[1]
+    assert MODULE_PROCESS not in run.output.split("TASK [as a module process]")[0]
     assert "ansible_job_id" in as_module or as_module.get("finished") == 1
 
     seqs = [max(e["seq"] for e in run.task(m)["json"]) for m in ("m1", "m2", "m3")]
@@ -82,3 +83,10 @@ def test_argument_errors_read_as_a_module_process_gives_them(emulator):
     assert typo["msg"].startswith(f"Unsupported parameters for ({MODULE}) module: stat.")
     assert "visibility_timeout" in run.task("wrong type")["msg"]
     assert emulator.writes() == []
+
+
+def test_the_switch_runs_every_module_as_a_module_process(emulator):
+    env = {**auth_env(emulator, OPERATOR, CONTOSO), "V7LABS_AZURE_STORAGE_MODULE_PROCESS": "true"}
+    run = run_playbook(play({"name": "look up", MODULE: {}, "check_mode": True}), env=env, verbosity=3)
+    assert run.rc == 0, run.output
+    assert MODULE_PROCESS in run.output
