@@ -73,14 +73,9 @@ HINTS: dict[str, str] = {
         "(AZURE_FEDERATED_TOKEN_FILE) and the application's federated credentials."
     ),
     "AADSTS700027": "The client certificate was refused: check client_certificate_path and that it is registered on the app.",
-    "SubscriptionNotFound": (
-        "The subscription {resource} does not exist or the identity cannot see it: check "
-        "subscription_id (AZURE_SUBSCRIPTION_ID)."
-    ),
+    # A missing subscription, resource group, storage account or container is said by the resource
+    # layer (resources.missing_message), the same wherever it is found.
     "InvalidSubscriptionId": "Check subscription_id (AZURE_SUBSCRIPTION_ID): it must be a subscription GUID.",
-    "ResourceGroupNotFound": "The resource group {resource} was not found in this subscription: check its name and subscription_id.",
-    "ResourceNotFound": "{resource_cap} was not found: check its name, resource group and subscription_id.",
-    "StorageAccountNotFound": "The storage account {resource} was not found: check its name, resource group and subscription_id.",
     "InvalidAuthenticationToken": "Azure refused the token: check that cloud_environment matches the tenant's cloud.",
     "InvalidAuthenticationTokenTenant": "The token is for another tenant than the subscription's: set tenant (AZURE_TENANT) to the subscription's tenant.",
     "ExpiredAuthenticationToken": "The token expired: run the task again.",
@@ -190,17 +185,12 @@ def authorization_hint(service_message: str | None) -> str | None:
     return f"The signed-in identity lacks {action} on {scope}: grant it {roles} on that scope (or above)."
 
 
-def hint_for(code: str | None, resource: str | None = None, service_message: str | None = None) -> str | None:
+def hint_for(code: str | None, service_message: str | None = None) -> str | None:
     if code == "AuthorizationFailed":
         specific = authorization_hint(service_message)
         if specific:
             return specific
-    template = HINTS.get(code or "")
-    if template is None:
-        return None
-    named = f"'{resource}'" if resource else "named in the message"
-    resource_cap = f"The resource '{resource}'" if resource else "The resource named in the message"
-    return template.format(resource=named, resource_cap=resource_cap)
+    return HINTS.get(code or "")
 
 
 def describe_failure(
@@ -209,7 +199,6 @@ def describe_failure(
     code: str | None,
     service_message: str | None,
     status: int | None = None,
-    resource: str | None = None,
 ) -> AzureApiError:
     """Build 'Failed to <description>: <code>: <service message>. <what to do>'."""
     parts = [f"Failed to {description}"]
@@ -224,7 +213,7 @@ def describe_failure(
     message = message.rstrip()
     if not message.endswith("."):
         message += "."
-    hint = hint_for(code, resource, service_message)
+    hint = hint_for(code, service_message)
     if hint:
         message = f"{message} {hint}"
     return AzureApiError(message, status=status, code=code, service_message=service_message)
@@ -291,12 +280,12 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
-def convert_exception(exc: BaseException, description: str, resource: str | None = None) -> AzureApiError | None:
+def convert_exception(exc: BaseException, description: str) -> AzureApiError | None:
     """The AzureApiError for an azure-core / azure-identity exception, or None if exc is not one."""
     if isinstance(exc, AzureApiError):
         if exc.described:
             return exc
-        return describe_failure(description, code=exc.code, service_message=exc.service_message, status=exc.status, resource=resource)
+        return describe_failure(description, code=exc.code, service_message=exc.service_message, status=exc.status)
     try:
         from azure.core import exceptions as core
     except ImportError:  # pragma: no cover - the module fails earlier with a clear message
@@ -322,7 +311,7 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
         if authority:
             # MSAL goes on about authority URL formats; the URL with the tenant is what matters.
             text = f"{_UNKNOWN_AUTHORITY} for {authority.group(1)}."
-        return describe_failure(description, code=code, service_message=text, status=status, resource=resource)
+        return describe_failure(description, code=code, service_message=text, status=status)
 
     if isinstance(exc, core.HttpResponseError):
         status = getattr(exc, "status_code", None)
@@ -335,14 +324,14 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
         if not code and status == 429:
             code = "TooManyRequests"
         message = message or getattr(exc, "reason", None) or _first_line(str(exc))
-        return describe_failure(description, code=code, service_message=message, status=status, resource=resource)
+        return describe_failure(description, code=code, service_message=message, status=status)
 
     if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
         if is_tls_failure(exc):
             code = "TLSVerificationFailed"
         else:
             code = type(exc).__name__
-        return describe_failure(description, code=code, service_message=_first_line(str(exc)), resource=resource)
+        return describe_failure(description, code=code, service_message=_first_line(str(exc)))
     return None
 
 
@@ -355,15 +344,13 @@ def _response_text(response) -> str | None:
 
 
 @contextmanager
-def api_call(description: str, resource: str | None = None) -> Iterator[None]:
-    """Turn azure-core / azure-identity / Graph errors raised inside into AzureApiError.
-
-    `description` completes "Failed to ..."; `resource` names the resource in not-found hints.
-    """
+def api_call(description: str) -> Iterator[None]:
+    """Turn azure-core / azure-identity / Graph errors raised inside into AzureApiError;
+    `description` completes "Failed to ..."."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - anything not from Azure is re-raised as is
-        converted = convert_exception(exc, description, resource)
+        converted = convert_exception(exc, description)
         if converted is None:
             raise
         if converted is exc:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from fakes import ACCOUNT, FakeAccount, account_body, api_error, fake_module, rule
+from fakes import ACCOUNT, FILE_STORAGE_REFUSAL, FakeAccount, account_body, api_error, fake_module, rule
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors, v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, InputError
@@ -166,7 +166,10 @@ def test_account_that_cannot_carry_cors(kind, sku, needle):
     with pytest.raises(AzureApiError) as caught:
         run(account)
     assert caught.value.code == "FeatureNotSupportedForAccount"
-    assert f"Storage account {ACCOUNT} cannot carry V7's CORS rules" in str(caught.value) and needle in str(caught.value)
+    assert str(caught.value).startswith(f"Storage account {ACCOUNT} cannot be used by V7: kind {kind} ")
+    assert needle in str(caught.value)
+    if kind == "FileStorage":
+        assert str(caught.value) == FILE_STORAGE_REFUSAL
     assert account.reads == ["read"] and account.writes == []
 
 
