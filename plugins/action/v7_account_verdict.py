@@ -28,8 +28,7 @@ class ActionModule(ControllerAction):
             return self._preflight(account, info)
         return self._final(args, account, info)
 
-    @staticmethod
-    def _preflight(account: dict, info: dict) -> dict:
+    def _preflight(self, account: dict, info: dict) -> dict:
         verdict = si.preflight_verdict(account, info)
         out = dict(
             changed=False,
@@ -39,7 +38,7 @@ class ActionModule(ControllerAction):
             **verdict,
         )
         if verdict["blockers"]:
-            out.update(failed=True, msg=si.preflight_failure_message(account, verdict["blockers"]))
+            return self.fail(si.preflight_failure_message(account, verdict["blockers"]), "AccountNotUsable", **out)
         return out
 
     def _final(self, args: dict, account: dict, info: dict) -> dict:
@@ -54,5 +53,6 @@ class ActionModule(ControllerAction):
             out["warnings"].append(msg)
         fails = state["state"] == si.FAILED or (state["state"] == si.BLOCKED and args["mode"] == "verify")
         if fails and args["fail"]:
-            out["failed"] = True
+            code = "AccountBlocked" if state["state"] == si.BLOCKED else "AccountNotReady"
+            return self.fail(out.pop("msg"), code, **out)
         return out

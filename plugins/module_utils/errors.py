@@ -1,13 +1,14 @@
 # Copyright: V7 platform integrations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One error type for everything that goes wrong talking to Azure, with messages that say what
-failed, on which resource, and what to do; and the scrubbing that keeps tokens out of them."""
+"""One error type for everything that goes wrong talking to Azure (or to V7), with messages that
+say what failed, on which resource, and what to do; the scrubbing that keeps tokens out of them; and
+the one failure result every module and action plugin of the collection fails with."""
 from __future__ import annotations
 
 import json
 import re
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 # Three base64url parts joined by dots. A JWT header always starts with "eyJ" ('{"'); the
 # second pattern catches other long three-part tokens without touching host names.
@@ -18,6 +19,7 @@ _SECRET_FIELDS = re.compile(
     r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
 )
 REDACTED = "<redacted>"
+NOTHING_CHANGED = "Nothing was changed."
 
 _AADSTS = re.compile(r"\bAADSTS\d+\b")
 # What MSAL says when the sign-in endpoint does not know the tenant (Entra's AADSTS90002 on the
@@ -127,6 +129,33 @@ class AzureApiError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def failure_result(err: AzureApiError, secrets: Iterable[str] = (), say: Optional[Callable[[str], str]] = None, *,
+                   writes: bool = False, **extra: Any) -> dict:
+    """The one failure of every module and action plugin: ``msg``, ``error_code``, ``status`` and
+    ``failed``, with what the task did before it failed (``err.result``) and ``extra``.
+
+    ``say`` words a text for the user (options named as the caller knows them); then every text
+    (``msg``, ``exception`` and the strings of ``extra``) is scrubbed of ``secrets`` and of anything
+    token-shaped. A task that ``writes`` and changed nothing says so, unless its message does."""
+    result: dict[str, Any] = dict(err.result)
+    result.update(extra)
+    msg = str(err)
+    if writes and not result.get("changed") and "othing was changed" not in msg and "othing was sent" not in msg:
+        msg = f"{msg} {NOTHING_CHANGED}"
+    secrets = tuple(secrets)
+
+    def clean(text: str) -> str:
+        return scrub(say(text) if say else text, secrets)
+
+    for name, value in result.items():
+        if isinstance(value, str):
+            result[name] = clean(value)
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            result[name] = [clean(item) for item in value]
+    result.update(msg=clean(msg), error_code=err.code, status=err.status, failed=True)
+    return result
 
 
 class AzureConfigError(AzureApiError):

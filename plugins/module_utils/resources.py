@@ -17,8 +17,6 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_a
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import CorsRule, account_problem, has_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
 
-NOTHING_CHANGED = "Nothing was changed."
-
 # ARM's 404 codes, by what is missing. A storage account's GET answers ResourceNotFound (or
 # StorageAccountNotFound from older API versions) when the account is missing, and names the
 # resource group or subscription instead when one of those is.

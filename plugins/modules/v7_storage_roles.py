@@ -185,9 +185,9 @@ removed:
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, raise_problems
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import NOTHING_CHANGED, AzureApiError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NOTHING_CHANGED, NotFound, require_blob_service
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NotFound, require_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
     container_name_problem, principal_id_problem, settings_problems, storage_account_problems)
 

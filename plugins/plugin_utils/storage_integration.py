@@ -319,6 +319,16 @@ def azure_auth_problems(auth: Any) -> list[str]:
     return problems
 
 
+def secret_values(host_vars: Mapping[str, Any]) -> list[str]:
+    """The secrets among a host's v7_* variables (V7's API key, v7_azure_auth's no_log options),
+    so that no message about them can repeat one."""
+    auth = host_vars.get("v7_azure_auth")
+    auth = auth if isinstance(auth, Mapping) else {}
+    found = [host_vars.get("v7_api_key")] + [auth.get(name) for name, spec in AUTH_ARGUMENT_SPEC.items()
+                                             if spec.get("no_log")]
+    return [str(value) for value in found if value not in (None, "")]
+
+
 def v7_api_check(host_vars: Mapping[str, Any], environ: Mapping[str, str]) -> dict:
     """Whether verify reads V7's side: only with a V7 API key (v7_api_key, or V7_API_KEY as AWX's
     credential type injects it). Says which, never the key."""
