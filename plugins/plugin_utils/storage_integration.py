@@ -419,12 +419,12 @@ def roles_change(info: Mapping[str, Any]) -> bool:
 
 
 def cors_change(account: Mapping[str, Any], info: Mapping[str, Any]) -> bool:
-    """Whether v7_blob_cors has something to do, from the rules the account read found (unknown
-    rules count as a change), for the account's own methods (GET alone for a read-only integration)."""
-    rules = (info.get("blob_cors") or {}).get("rules")
+    """Whether v7_blob_cors has something to do: v7_storage_account_info's prediction (its
+    ``blob_cors.up_to_date``, from the same cors.plan v7_blob_cors runs, with the origins and methods
+    the role passes both). No prediction (rules not read) counts as a change."""
     if not account["origins"]:
         return False
-    return rules is None or bool(_missing_cors(account, rules))
+    return (info.get("blob_cors") or {}).get("up_to_date") is not True
 
 
 def _missing_cors(account: Mapping[str, Any], rules: Iterable[Mapping[str, Any]]) -> list:
