@@ -81,7 +81,12 @@ options:
     default: {}
 extends_documentation_fragment:
   - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.v7_api
   - v7labs.azure_storage.attributes.info
+requirements:
+  - python >= 3.10
+  - azure-core (its HTTP pipeline sends the requests, with retries and TLS verification; azure-identity installs it)
+  - requests (azure-core's transport)
 seealso:
   - name: darwin-py, V7's Python SDK
     description: C(Client.list_external_storage_connections) reads the same listing.
