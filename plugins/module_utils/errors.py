@@ -15,8 +15,10 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _LONG_THREE_PART = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{16,}")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+# A field of a body, form or query string (never after a ".": "v7_azure_auth.client_secret: not a
+# sign-in option" names an option, and its problem is not a secret).
 _SECRET_FIELDS = re.compile(
-    r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
+    r"(?i)(?<!\.)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
 )
 REDACTED = "<redacted>"
 NOTHING_CHANGED = "Nothing was changed."

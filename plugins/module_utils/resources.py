@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable, Optional
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import CorsRule, account_problem, has_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
+# where the modules used to import it from; it lives in errors (the failure path says it)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import NOTHING_CHANGED  # noqa: F401 pylint: disable=unused-import
 
 # ARM's 404 codes, by what is missing. A storage account's GET answers ResourceNotFound (or
 # StorageAccountNotFound from older API versions) when the account is missing, and names the

@@ -247,6 +247,8 @@ def test_parse_error_body(body, expected):
         f"url?x={JWT}&y=1",
         "Authorization: Bearer opaque-token-value",
         "access_token=opaque-token-value&x=1",
+        "AZURE_CLIENT_SECRET=opaque-token-value",
+        "client_secret: opaque-token-value",
         "aaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbb.cccccccccccccccccccccccc",
     ],
 )
@@ -265,6 +267,7 @@ def test_scrub_removes_tokens(text):
         "storage account acct.blob.core.windows.net was not found",
         "azure-core 1.41.0 and api-version 2022-09-01",
         "Principal 0f14a80d42e54d57afe046acf9dfae05 does not exist",
+        "v7_azure_auth.client_secret: not a sign-in option of the modules; did you mean secret?",
     ],
 )
 def test_scrub_keeps_ordinary_text(text):
