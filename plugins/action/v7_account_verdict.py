@@ -48,11 +48,10 @@ class ActionModule(ControllerAction):
         if self._task.check_mode and args["mode"] == "configure":
             msg = "(predicted) " + msg
         warnings = [f"Storage account {account['storage_account']}: {c}" for c in state["cautions"]]
-        out = dict(changed=False, msg=msg, warnings=warnings, **state)
         if state["state"] == si.BLOCKED and args["mode"] == "configure":
-            out["warnings"].append(msg)
+            warnings.append(msg)
+        out = dict(changed=False, warnings=warnings, **state)
         fails = state["state"] == si.FAILED or (state["state"] == si.BLOCKED and args["mode"] == "verify")
         if fails and args["fail"]:
-            code = "AccountBlocked" if state["state"] == si.BLOCKED else "AccountNotReady"
-            return self.fail(out.pop("msg"), code, **out)
-        return out
+            return self.fail(msg, "AccountBlocked" if state["state"] == si.BLOCKED else "AccountNotReady", **out)
+        return dict(out, msg=msg)

@@ -35,7 +35,11 @@ def test_loopback_servers_are_allowed(no_network):
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
-        accepted = threading.Thread(target=lambda: server.accept()[0].close())
+
+        def accept():
+            server.accept()[0].close()
+
+        accepted = threading.Thread(target=accept)
         accepted.start()
         with socket.create_connection(("localhost", server.getsockname()[1]), timeout=5):
             pass

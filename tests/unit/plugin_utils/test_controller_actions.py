@@ -190,8 +190,8 @@ def test_activation_writes_each_teams_files_then_nothing(tmp_path, diff):
 def test_activation_in_check_mode_writes_nothing_and_shows_the_diff(tmp_path):
     result = activate(tmp_path, "acct1", check=True, diff=True)
     assert result["changed"] is True and list(tmp_path.iterdir()) == []
-    assert [d["after_header"] for d in result["diff"]] == [str(tmp_path / "contoso-vision.json"),
-                                                          str(tmp_path / "contoso-vision.md")]
+    paths = [str(tmp_path / "contoso-vision.json"), str(tmp_path / "contoso-vision.md")]
+    assert [d["after_header"] for d in result["diff"]] == paths
     assert json.loads(result["diff"][0]["after"])["accounts"]["acct1"]["state"] == si.READY
     assert "ansible_stats" not in result
 
