@@ -18,13 +18,14 @@ class ActionModule(ControllerAction):
         host = task_vars.get("inventory_hostname", "?")
         problem = si.tag_problem(task_vars.get("ansible_run_tags") or [])
         if problem:
-            return dict(failed=True, msg=problem)
+            return self.fail(problem, "InvalidInput")
         names = [n for n in task_vars if isinstance(n, str) and n.startswith("v7_")]
         values = {n: self._templar.template(task_vars[n]) for n in names}
         try:
             account = si.check_account_vars(values, host)
         except InputError as err:
-            return dict(failed=True, msg=si.input_failure_message(host, err), problems=err.problems)
+            return self.fail(si.input_failure_message(host, err), err.code, si.secret_values(values),
+                             problems=err.problems)
         # the tenant's accounts share V7's service principal: one of them looks after it
         group, parents = account["tenant_group"], ["all"]
         if hasattr(ActionBase, "add_group"):

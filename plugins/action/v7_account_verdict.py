@@ -40,8 +40,7 @@ class ActionModule(ControllerAction):
             **verdict,
         )
         if verdict["blockers"]:
-            out.update(failed=True, msg=si.preflight_failure_message(account, verdict["blockers"]))
-            return out
+            return self.fail(si.preflight_failure_message(account, verdict["blockers"]), "AccountNotUsable", **out)
         out["changes_needed"] = si.changes_needed(out, args["principal"], args["leads_tenant"])
         if not out["changes_needed"]:
             # nothing to write: the preflight's read is Azure's last word on the account
@@ -55,12 +54,12 @@ class ActionModule(ControllerAction):
         if self._task.check_mode and args["mode"] == "configure":
             msg = "(predicted) " + msg
         warnings = [f"Storage account {account['storage_account']}: {c}" for c in state["cautions"]]
-        out = dict(changed=False, msg=msg, warnings=warnings, **state)
         if state["state"] == si.BLOCKED and args["mode"] == "configure":
-            out["warnings"].append(msg)
+            warnings.append(msg)
+        out = dict(changed=False, warnings=warnings, **state)
+        if args["mode"] == "verify":
+            out["verify_failure"] = si.verify_failure(dict(out, msg=msg), args["v7_side"])
         fails = state["state"] == si.FAILED or (state["state"] == si.BLOCKED and args["mode"] == "verify")
         if fails and args["fail"]:
-            out["failed"] = True
-        if args["mode"] == "verify":
-            out["verify_failure"] = si.verify_failure(out, args["v7_side"])
-        return out
+            return self.fail(msg, "AccountBlocked" if state["state"] == si.BLOCKED else "AccountNotReady", **out)
+        return dict(out, msg=msg)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The attributes every module of the collection shares, documented once. A module adds the
-variants that fit it (azure; write or info) and, where it helps, its own details."""
+variants that fit it: what it talks to (azure, v7_api or controller) and whether it writes (write
+or info); and, where it helps, its own details."""
 from __future__ import annotations
 
 
@@ -18,9 +19,6 @@ attributes:
     description: Target OS/families that can be operated against.
     support: N/A
     platforms: all
-    details:
-      - "Runs wherever Python and the Azure SDK packages are, usually the Ansible controller
-        (C(connection: local) or C(delegate_to: localhost)); it talks to Azure over HTTPS."
 """
 
     # A module of the action group v7labs.azure_storage.azure (the Azure modules).
@@ -31,9 +29,36 @@ attributes:
     support: full
     membership:
       - v7labs.azure_storage.azure
+  platform:
+    details:
+      - "Runs wherever Python and the Azure SDK packages are, usually the Ansible controller
+        (C(connection: local) or C(delegate_to: localhost)); it talks to Azure over HTTPS."
 """
 
-    # A module that changes Azure resources.
+    # A module that reads V7's REST API (and nothing of Azure).
+    V7_API = r"""
+attributes:
+  platform:
+    details:
+      - "Runs wherever Python, azure-core and requests are, usually the Ansible controller
+        (C(connection: local) or C(delegate_to: localhost)); it talks to V7's API over HTTPS and
+        sends nothing to Azure."
+"""
+
+    # A module whose action plugin does all of the work on the controller (no module is sent).
+    CONTROLLER = r"""
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: All of it runs in the action plugin, on the controller; nothing is sent to the host.
+  platform:
+    details:
+      - "Runs on the Ansible controller only, whatever the host is: it needs no connection and no Azure
+        SDK, and sends nothing to Azure or V7."
+"""
+
+    # A module that changes something (Azure resources, or the controller's files).
     WRITE = r"""
 attributes:
   check_mode:

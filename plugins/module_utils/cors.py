@@ -500,6 +500,11 @@ def limits_message(account: str, problems: Sequence[str]) -> str:
 # ---------------------------------------------------------------- account kinds
 
 
+def has_blob_service(kind: Optional[str]) -> bool:
+    """Whether an account of this kind has a Blob service: FileStorage (premium file shares) has none."""
+    return kind != "FileStorage"
+
+
 def account_problem(kind: Optional[str], sku_name: Optional[str], sku_tier: Optional[str]) -> Optional[str]:
     """Why an account of this kind and SKU cannot carry V7's Blob CORS rules, or None.
 
@@ -510,8 +515,8 @@ def account_problem(kind: Optional[str], sku_name: Optional[str], sku_tier: Opti
     """
     wanted = ("V7 needs an account with a Blob service that supports CORS: general-purpose v2 "
               "(StorageV2) with a Standard SKU, BlockBlobStorage or BlobStorage")
-    if kind == "FileStorage":
-        return f"kind FileStorage (sku {sku_name}) has no Blob service. {wanted}"
+    if not has_blob_service(kind):
+        return f"kind {kind} (sku {sku_name}) has no Blob service. {wanted}"
     premium = (sku_tier or "").lower() == "premium" or (sku_name or "").lower().startswith("premium")
     if kind in ("Storage", "StorageV2") and premium:
         return (f"kind {kind} with premium sku {sku_name} holds page blobs only and Azure does not "

@@ -35,6 +35,7 @@ from typing import Any, Iterable, Mapping, Optional
 from urllib.parse import quote, urlsplit
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, scrub
 
 ACTIVE = "active"
 MISMATCH = "mismatch"
@@ -46,12 +47,18 @@ COMPARED = ("bucket", "tenant_id", "prefix", "readonly")
 FIELDS = ("name", "slug", "provider", "bucket", "prefix", "readonly", "default", "region", "tenant_id")
 
 
-class DarwinApiError(Exception):
-    """What went wrong talking to V7, as the user should read it (never with the API key)."""
+# error_code of a failure, by what V7 answered (V7's own answers carry no code).
+UNEXPECTED_ANSWER = "UnexpectedAnswer"
+UNREACHABLE = "V7Unreachable"
+_CODES = {401: "Unauthorized", 403: "Forbidden", 404: "TeamNotFound", 429: "TooManyRequests"}
 
-    def __init__(self, message: str, status: Optional[int] = None) -> None:
-        super().__init__(message)
-        self.status = status
+
+class DarwinApiError(AzureApiError):
+    """What went wrong talking to V7, as the user should read it (never with the API key); it fails
+    the module through errors.failure_result like every other failure of the collection."""
+
+    def __init__(self, message: str, status: Optional[int] = None, code: str = UNEXPECTED_ANSWER) -> None:
+        super().__init__(message, status=status, code=code)
 
 
 # ---------------------------------------------------------------- inputs
@@ -208,7 +215,8 @@ def http_error(status: int, url: str, team_slug: str, retries: int) -> DarwinApi
                 "not checked; run again later.")
     else:
         text = f"V7 answered HTTP {status} for {url}."
-    return DarwinApiError(text, status)
+    code = _CODES.get(status) or ("V7Unavailable" if status >= 500 else UNEXPECTED_ANSWER)
+    return DarwinApiError(text, status, code)
 
 
 # ---------------------------------------------------------------- the client
@@ -247,12 +255,12 @@ class DarwinClient:
         try:
             response = self._client.send_request(HttpRequest("GET", url))
         except AzureError as err:
-            text = str(getattr(err, "message", None) or err).replace(self._secret, "<hidden>")
+            text = scrub(str(getattr(err, "message", None) or err), (self._secret,))
             tls = "certificate" in text.lower() or "ssl" in text.lower()
             hint = (" The server's certificate is not trusted: give the CA that signed it in ca_bundle (or "
                     "REQUESTS_CA_BUNDLE)." if tls else " Check base_url and the network.")
             raise DarwinApiError(f"Could not reach V7 at {self.base_url}: {text.splitlines()[0] if text else err}."
-                                 f"{hint}") from None
+                                 f"{hint}", code=UNREACHABLE) from None
         if response.status_code != 200:
             raise http_error(response.status_code, url, team_slug, self.retries)
         try:

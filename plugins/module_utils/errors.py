@@ -1,23 +1,27 @@
 # Copyright: V7 platform integrations team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One error type for everything that goes wrong talking to Azure, with messages that say what
-failed, on which resource, and what to do; and the scrubbing that keeps tokens out of them."""
+"""One error type for everything that goes wrong talking to Azure (or to V7), with messages that
+say what failed, on which resource, and what to do; the scrubbing that keeps tokens out of them; and
+the one failure result every module and action plugin of the collection fails with."""
 from __future__ import annotations
 
 import json
 import re
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 # Three base64url parts joined by dots. A JWT header always starts with "eyJ" ('{"'); the
 # second pattern catches other long three-part tokens without touching host names.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _LONG_THREE_PART = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{16,}")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+# A field of a body, form or query string (never after a ".": "v7_azure_auth.client_secret: not a
+# sign-in option" names an option, and its problem is not a secret).
 _SECRET_FIELDS = re.compile(
-    r"(?i)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
+    r"(?i)(?<!\.)([\"']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
 )
 REDACTED = "<redacted>"
+NOTHING_CHANGED = "Nothing was changed."
 
 _AADSTS = re.compile(r"\bAADSTS\d+\b")
 # What MSAL says when the sign-in endpoint does not know the tenant (Entra's AADSTS90002 on the
@@ -73,14 +77,9 @@ HINTS: dict[str, str] = {
         "(AZURE_FEDERATED_TOKEN_FILE) and the application's federated credentials."
     ),
     "AADSTS700027": "The client certificate was refused: check client_certificate_path and that it is registered on the app.",
-    "SubscriptionNotFound": (
-        "The subscription {resource} does not exist or the identity cannot see it: check "
-        "subscription_id (AZURE_SUBSCRIPTION_ID)."
-    ),
+    # A missing subscription, resource group, storage account or container is said by the resource
+    # layer (resources.missing_message), the same wherever it is found.
     "InvalidSubscriptionId": "Check subscription_id (AZURE_SUBSCRIPTION_ID): it must be a subscription GUID.",
-    "ResourceGroupNotFound": "The resource group {resource} was not found in this subscription: check its name and subscription_id.",
-    "ResourceNotFound": "{resource_cap} was not found: check its name, resource group and subscription_id.",
-    "StorageAccountNotFound": "The storage account {resource} was not found: check its name, resource group and subscription_id.",
     "InvalidAuthenticationToken": "Azure refused the token: check that cloud_environment matches the tenant's cloud.",
     "InvalidAuthenticationTokenTenant": "The token is for another tenant than the subscription's: set tenant (AZURE_TENANT) to the subscription's tenant.",
     "ExpiredAuthenticationToken": "The token expired: run the task again.",
@@ -132,6 +131,33 @@ class AzureApiError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def failure_result(err: AzureApiError, secrets: Iterable[str] = (), say: Optional[Callable[[str], str]] = None, *,
+                   writes: bool = False, **extra: Any) -> dict:
+    """The one failure of every module and action plugin: ``msg``, ``error_code``, ``status`` and
+    ``failed``, with what the task did before it failed (``err.result``) and ``extra``.
+
+    ``say`` words a text for the user (options named as the caller knows them); then every text
+    (``msg``, ``exception`` and the strings of ``extra``) is scrubbed of ``secrets`` and of anything
+    token-shaped. A task that ``writes`` and changed nothing says so, unless its message does."""
+    result: dict[str, Any] = dict(err.result)
+    result.update(extra)
+    msg = str(err)
+    if writes and not result.get("changed") and "othing was changed" not in msg and "othing was sent" not in msg:
+        msg = f"{msg} {NOTHING_CHANGED}"
+    secrets = tuple(secrets)
+
+    def clean(text: str) -> str:
+        return scrub(say(text) if say else text, secrets)
+
+    for name, value in result.items():
+        if isinstance(value, str):
+            result[name] = clean(value)
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            result[name] = [clean(item) for item in value]
+    result.update(msg=clean(msg), error_code=err.code, status=err.status, failed=True)
+    return result
 
 
 class AzureConfigError(AzureApiError):
@@ -190,17 +216,12 @@ def authorization_hint(service_message: str | None) -> str | None:
     return f"The signed-in identity lacks {action} on {scope}: grant it {roles} on that scope (or above)."
 
 
-def hint_for(code: str | None, resource: str | None = None, service_message: str | None = None) -> str | None:
+def hint_for(code: str | None, service_message: str | None = None) -> str | None:
     if code == "AuthorizationFailed":
         specific = authorization_hint(service_message)
         if specific:
             return specific
-    template = HINTS.get(code or "")
-    if template is None:
-        return None
-    named = f"'{resource}'" if resource else "named in the message"
-    resource_cap = f"The resource '{resource}'" if resource else "The resource named in the message"
-    return template.format(resource=named, resource_cap=resource_cap)
+    return HINTS.get(code or "")
 
 
 def describe_failure(
@@ -209,7 +230,6 @@ def describe_failure(
     code: str | None,
     service_message: str | None,
     status: int | None = None,
-    resource: str | None = None,
 ) -> AzureApiError:
     """Build 'Failed to <description>: <code>: <service message>. <what to do>'."""
     parts = [f"Failed to {description}"]
@@ -224,7 +244,7 @@ def describe_failure(
     message = message.rstrip()
     if not message.endswith("."):
         message += "."
-    hint = hint_for(code, resource, service_message)
+    hint = hint_for(code, service_message)
     if hint:
         message = f"{message} {hint}"
     return AzureApiError(message, status=status, code=code, service_message=service_message)
@@ -291,12 +311,12 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
-def convert_exception(exc: BaseException, description: str, resource: str | None = None) -> AzureApiError | None:
+def convert_exception(exc: BaseException, description: str) -> AzureApiError | None:
     """The AzureApiError for an azure-core / azure-identity exception, or None if exc is not one."""
     if isinstance(exc, AzureApiError):
         if exc.described:
             return exc
-        return describe_failure(description, code=exc.code, service_message=exc.service_message, status=exc.status, resource=resource)
+        return describe_failure(description, code=exc.code, service_message=exc.service_message, status=exc.status)
     try:
         from azure.core import exceptions as core
     except ImportError:  # pragma: no cover - the module fails earlier with a clear message
@@ -322,7 +342,7 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
         if authority:
             # MSAL goes on about authority URL formats; the URL with the tenant is what matters.
             text = f"{_UNKNOWN_AUTHORITY} for {authority.group(1)}."
-        return describe_failure(description, code=code, service_message=text, status=status, resource=resource)
+        return describe_failure(description, code=code, service_message=text, status=status)
 
     if isinstance(exc, core.HttpResponseError):
         status = getattr(exc, "status_code", None)
@@ -335,14 +355,14 @@ def convert_exception(exc: BaseException, description: str, resource: str | None
         if not code and status == 429:
             code = "TooManyRequests"
         message = message or getattr(exc, "reason", None) or _first_line(str(exc))
-        return describe_failure(description, code=code, service_message=message, status=status, resource=resource)
+        return describe_failure(description, code=code, service_message=message, status=status)
 
     if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
         if is_tls_failure(exc):
             code = "TLSVerificationFailed"
         else:
             code = type(exc).__name__
-        return describe_failure(description, code=code, service_message=_first_line(str(exc)), resource=resource)
+        return describe_failure(description, code=code, service_message=_first_line(str(exc)))
     return None
 
 
@@ -355,15 +375,13 @@ def _response_text(response) -> str | None:
 
 
 @contextmanager
-def api_call(description: str, resource: str | None = None) -> Iterator[None]:
-    """Turn azure-core / azure-identity / Graph errors raised inside into AzureApiError.
-
-    `description` completes "Failed to ..."; `resource` names the resource in not-found hints.
-    """
+def api_call(description: str) -> Iterator[None]:
+    """Turn azure-core / azure-identity / Graph errors raised inside into AzureApiError;
+    `description` completes "Failed to ..."."""
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - anything not from Azure is re-raised as is
-        converted = convert_exception(exc, description, resource)
+        converted = convert_exception(exc, description)
         if converted is None:
             raise
         if converted is exc:

@@ -17,8 +17,8 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.auth import A
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.clients import AzureClients
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cloud import resolve_cloud
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import (
-    AzureApiError, AzureConfigError, api_call, scrub)
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NOTHING_CHANGED, StorageAccount
+    AzureApiError, AzureConfigError, api_call, failure_result, scrub)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import StorageAccount
 
 _REQUIREMENTS = "azure-identity, azure-mgmt-storage and azure-mgmt-authorization (see the collection's requirements.txt)"
 
@@ -110,15 +110,8 @@ class AzureModule:
         self.ansible.warn(self._say(msg))
 
     def fail(self, err: AzureApiError, **extra) -> NoReturn:
-        """The one way a module fails."""
-        result = dict(err.result)
-        result.update(extra)
-        if "exception" in result:
-            result["exception"] = self._say(str(result["exception"]))
-        msg = str(err)
-        if self.writes and not result.get("changed") and "othing was changed" not in msg and "othing was sent" not in msg:
-            msg = f"{msg} {NOTHING_CHANGED}"
-        self.ansible.fail_json(msg=self._say(msg), status=err.status, error_code=err.code, **result)
+        """The one way a module fails: errors.failure_result."""
+        self.ansible.fail_json(**failure_result(err, say=self._say, writes=self.writes, **extra))
 
     def run(self, fn: Callable[["AzureModule"], dict]) -> None:
         """exit_json(**fn(self)); every error becomes a failure through fail()."""

@@ -14,10 +14,10 @@ import time
 from typing import Any, Callable, Iterable, Optional
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import CorsRule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import CorsRule, account_problem, has_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, api_call
-
-NOTHING_CHANGED = "Nothing was changed."
+# where the modules used to import it from; it lives in errors (the failure path says it)
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import NOTHING_CHANGED  # noqa: F401 pylint: disable=unused-import
 
 # ARM's 404 codes, by what is missing. A storage account's GET answers ResourceNotFound (or
 # StorageAccountNotFound from older API versions) when the account is missing, and names the
@@ -101,28 +101,29 @@ class StorageAccount:
         return NotFound(kind, missing_message(kind, subscription=self.subscription, group=self.group,
                                               account=self.name, containers=containers), code)
 
-    def _get(self, what: str, call: Callable[[], Any], *, absent: Optional[str] = None,
-             resource: Optional[str] = None) -> Any:
+    def _call(self, what: str, call: Callable[[], Any], *, absent: Optional[str] = None,
+              container: Optional[str] = None) -> Any:
         """``call()``, its Azure errors turned into AzureApiError (``what`` completes "Failed to ...").
-        None when what is missing is of kind ``absent``; NotFound when the subscription, the resource
-        group or (unless it is ``absent``) the account is missing."""
+        Every read and write of the account goes through here, so that a missing subscription,
+        resource group, account or ``container`` reads the same wherever it is found: None when what
+        is missing is of kind ``absent``; NotFound otherwise."""
         try:
-            with api_call(what, resource=resource):
+            with api_call(what):
                 return call()
         except AzureApiError as err:
             kind = missing_kind(err)
             if kind is not None and kind == absent:
                 return None
-            if kind in ("subscription", "resource_group", "account"):
-                raise self.missing(kind, code=err.code) from None
-            raise
+            if kind is None or (kind == "container" and container is None):
+                raise
+            raise self.missing(kind, [container] if container else (), code=err.code) from None
 
     # ------------------------------------------------------------ the account
     def read(self) -> Optional[dict]:
         """The account's ARM body; None when it does not exist in an existing resource group."""
-        return self._get(f"read storage account {self.name} in resource group {self.group}",
-                         lambda: self._storage.storage_accounts.get_properties(self.group, self.name).as_dict(),
-                         absent="account", resource=self.name)
+        return self._call(f"read storage account {self.name} in resource group {self.group}",
+                          lambda: self._storage.storage_accounts.get_properties(self.group, self.name).as_dict(),
+                          absent="account")
 
     def require(self) -> dict:
         """The account's ARM body; NotFound when it does not exist."""
@@ -133,16 +134,15 @@ class StorageAccount:
 
     def permissions(self) -> list[dict]:
         """The caller's actions and notActions at the account, one entry per role assignment that applies."""
-        with api_call(f"read the operator's permissions on storage account {self.name}"):
-            entries = list(self.authz.permissions.list_for_resource(
-                self.group, "Microsoft.Storage", "", "storageAccounts", self.name))
+        entries = self._call(f"read the operator's permissions on storage account {self.name}",
+                             lambda: list(self.authz.permissions.list_for_resource(
+                                 self.group, "Microsoft.Storage", "", "storageAccounts", self.name)))
         return [{"actions": list(e.actions or []), "notActions": list(e.not_actions or [])} for e in entries]
 
     # ------------------------------------------------------------ the Blob service's CORS rules
     def cors_rules(self) -> list[CorsRule]:
-        with api_call(f"read the Blob service CORS rules of storage account {self.name}"):
-            service = self._storage.blob_services.get_service_properties(self.group, self.name)
-        return _rules_of(service)
+        return _rules_of(self._call(f"read the Blob service CORS rules of storage account {self.name}",
+                                    lambda: self._storage.blob_services.get_service_properties(self.group, self.name)))
 
     def set_cors_rules(self, rules: list[CorsRule]) -> list[CorsRule]:
         """Write the rules; returns the rules as Azure's reply has them."""
@@ -151,30 +151,29 @@ class StorageAccount:
         # Only `cors`: ARM keeps every top-level property the PUT does not send.
         body = models.BlobServiceProperties(
             cors=models.CorsRules(cors_rules=[models.CorsRule(r.to_arm()) for r in rules]))
-        with api_call(f"write the Blob service CORS rules of storage account {self.name}"):
-            reply = self._storage.blob_services.set_service_properties(self.group, self.name, body)
-        return _rules_of(reply)
+        return _rules_of(self._call(f"write the Blob service CORS rules of storage account {self.name}",
+                                    lambda: self._storage.blob_services.set_service_properties(self.group, self.name, body)))
 
     # ------------------------------------------------------------ containers
     def container(self, name: str) -> Optional[dict]:
         """The container's ARM body; None when the account has no such container."""
-        return self._get(f"read container {name} of storage account {self.name}",
-                         lambda: self._storage.blob_containers.get(self.group, self.name, name).as_dict(),
-                         absent="container")
+        return self._call(f"read container {name} of storage account {self.name}",
+                          lambda: self._storage.blob_containers.get(self.group, self.name, name).as_dict(),
+                          absent="container", container=name)
 
     def create_container(self, name: str, metadata: Optional[dict] = None) -> bool:
         """Create the container; False when Azure says it was already there (200, not 201)."""
         from azure.mgmt.storage import models  # the client has imported it already
 
-        with api_call(f"create container {name} in storage account {self.name}"):
-            status = self._storage.blob_containers.create(
-                self.group, self.name, name,
-                models.BlobContainer(metadata=metadata) if metadata else models.BlobContainer(), cls=_status)
+        body = models.BlobContainer(metadata=metadata) if metadata else models.BlobContainer()
+        status = self._call(f"create container {name} in storage account {self.name}",
+                            lambda: self._storage.blob_containers.create(self.group, self.name, name, body, cls=_status),
+                            container=name)
         return status == 201
 
     def delete_container(self, name: str) -> None:
-        with api_call(f"delete container {name} of storage account {self.name}"):
-            self._storage.blob_containers.delete(self.group, self.name, name)
+        self._call(f"delete container {name} of storage account {self.name}",
+                   lambda: self._storage.blob_containers.delete(self.group, self.name, name), container=name)
 
     # ------------------------------------------------------------ V7's role assignments
     def assignments(self, principal: str) -> list[ra.Assignment]:
@@ -183,9 +182,9 @@ class StorageAccount:
         return self.assignments_at(self.scope, principal)
 
     def assignments_at(self, scope: str, principal: str) -> list[ra.Assignment]:
-        items = self._get(f"list the role assignments of {principal} on {ra.short_scope(scope)}",
-                          lambda: list(self.authz.role_assignments.list_for_scope(
-                              scope, filter=f"principalId eq '{principal}'")))
+        items = self._call(f"list the role assignments of {principal} on {ra.short_scope(scope)}",
+                           lambda: list(self.authz.role_assignments.list_for_scope(
+                               scope, filter=f"principalId eq '{principal}'")))
         return [ra.from_api(item) for item in items]
 
     def create_assignment(self, scope: str, guid: str, principal: str, timeout: float) -> tuple[ra.Assignment, bool]:
@@ -200,9 +199,9 @@ class StorageAccount:
         delays = iter(ra.retry_delays(timeout))
         while True:
             try:
-                with api_call(f"assign {target.role_name} on {ra.short_scope(scope)}"):
-                    status, reply = self.authz.role_assignments.create(scope, target.name, parameters,
-                                                                       cls=_status_and_body)
+                status, reply = self._call(f"assign {target.role_name} on {ra.short_scope(scope)}",
+                                           lambda: self.authz.role_assignments.create(scope, target.name, parameters,
+                                                                                      cls=_status_and_body))
                 # 200: an assignment under this very name was already there (a concurrent run made it)
                 return (ra.from_api(reply) if reply is not None and reply.scope else target), status == 201
             except AzureApiError as err:
@@ -227,8 +226,20 @@ class StorageAccount:
         return matches[0] if matches else ra.Assignment(target.scope, target.role_definition_id, target.principal_id)
 
     def delete_assignment(self, assignment: ra.Assignment) -> None:
-        with api_call(f"remove {ra.label(assignment)}"):
-            self.authz.role_assignments.delete_by_id(assignment.id)
+        self._call(f"remove {ra.label(assignment)}", lambda: self.authz.role_assignments.delete_by_id(assignment.id))
+
+
+def require_blob_service(account: Any, *, cors: bool = False) -> dict:
+    """The ARM body of ``account`` (a StorageAccount) when V7 can use its Blob service, and with
+    ``cors`` also set CORS rules on it. NotFound when the account is missing; one refusal, worded
+    the same for every module, when it has no Blob service (or, with ``cors``, no Blob CORS)."""
+    found = account.require()
+    sku = found.get("sku") or {}
+    problem = account_problem(found.get("kind"), sku.get("name"), sku.get("tier"))
+    if problem and (cors or not has_blob_service(found.get("kind"))):
+        raise AzureApiError(f"Storage account {account.name} cannot be used by V7: {problem}.",
+                            code="FeatureNotSupportedForAccount")
+    return found
 
 
 def _rules_of(service: Any) -> list[CorsRule]:

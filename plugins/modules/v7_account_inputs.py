@@ -21,6 +21,7 @@ description:
 options: {}
 extends_documentation_fragment:
   - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.controller
   - v7labs.azure_storage.attributes.info
 attributes:
   check_mode:

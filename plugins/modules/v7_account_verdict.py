@@ -59,6 +59,7 @@ options:
     default: true
 extends_documentation_fragment:
   - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.controller
   - v7labs.azure_storage.attributes.info
 attributes:
   check_mode:

@@ -34,7 +34,15 @@ options:
     default: true
 extends_documentation_fragment:
   - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.controller
   - v7labs.azure_storage.attributes.write
+attributes:
+  check_mode:
+    details: Writes nothing; C(changed) says whether a file would change.
+  diff_mode:
+    details: Shows each file that changes (or would, in check mode), before and after.
+  idempotent:
+    details: A file is written only when its content changes, so a second run with the same accounts writes nothing.
 author:
   - V7 platform integrations team (@v7labs)
 """

@@ -106,8 +106,9 @@ marked:
 
 import re
 
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, raise_problems
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import require_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
     container_name_problem, settings_problems, storage_account_problems)
 
@@ -137,13 +138,7 @@ def check_inputs(module: AzureModule) -> None:
 
 def check_account(account) -> str:
     """The account's ARM id; fails when it does not exist or has no Blob service."""
-    found = account.require()
-    if found.get("kind") == "FileStorage":
-        raise AzureApiError(
-            f"Storage account {account.name} is a FileStorage account: it has no Blob service, so it cannot hold "
-            "blob containers. Use a StorageV2, BlockBlobStorage or BlobStorage account.",
-            code="FeatureNotSupportedForAccount")
-    return found["id"]
+    return require_blob_service(account)["id"]
 
 
 def container_metadata(found: dict) -> dict:

@@ -204,9 +204,10 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils import accoun
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import (
-    account_problem, limits_message, plan, still_allowed, validate_goal)
+    limits_message, plan, still_allowed, validate_goal)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, InputError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import require_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import settings_problems, storage_account_problems
 
 ARGUMENT_SPEC = dict(
@@ -239,21 +240,11 @@ def check_inputs(module: AzureModule):
     return goal
 
 
-def _text(value) -> str | None:
-    """The SDK returns enums for kind and SKU; their value is the ARM string."""
-    return getattr(value, "value", value)
-
-
 def ensure_cors(module: AzureModule, account=None) -> dict:
     params = module.params
     goal = check_inputs(module)
     account = account or module.storage_account()
-    found = account.require()
-    sku = found.get("sku") or {}
-    problem = account_problem(found.get("kind"), sku.get("name"), sku.get("tier"))
-    if problem:
-        raise AzureApiError(f"Storage account {account.name} cannot carry V7's CORS rules: {problem}.",
-                            code="FeatureNotSupportedForAccount")
+    found = require_blob_service(account, cors=True)
     before = account.cors_rules()
     wanted = plan(before, goal, params["state"], params["purge"])
     if params["state"] == "absent":

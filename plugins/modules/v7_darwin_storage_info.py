@@ -81,7 +81,12 @@ options:
     default: {}
 extends_documentation_fragment:
   - v7labs.azure_storage.attributes
+  - v7labs.azure_storage.attributes.v7_api
   - v7labs.azure_storage.attributes.info
+requirements:
+  - python >= 3.10
+  - azure-core (its HTTP pipeline sends the requests, with retries and TLS verification; azure-identity installs it)
+  - requests (azure-core's transport)
 seealso:
   - name: darwin-py, V7's Python SDK
     description: C(Client.list_external_storage_connections) reads the same listing.
@@ -152,7 +157,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import darwin_api
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import scrub
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import (
+    AzureApiError, AzureConfigError, failure_result, scrub)
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import rename_options
 
 ARGUMENT_SPEC = dict(
@@ -184,9 +190,14 @@ def inputs_problems(params: dict) -> list[str]:
     return problems
 
 
-def run(params: dict) -> dict:
-    client = darwin_api.DarwinClient(params["base_url"], params["api_key"], ca_bundle=params["ca_bundle"],
-                                     retries=params["api_retries"], timeout=params["api_timeout"])
+def client_for(params: dict) -> darwin_api.DarwinClient:
+    return darwin_api.DarwinClient(params["base_url"], params["api_key"], ca_bundle=params["ca_bundle"],
+                                   retries=params["api_retries"], timeout=params["api_timeout"])
+
+
+def run(params: dict, client=None) -> dict:
+    """Reads V7's side through ``client`` (a DarwinClient unless a test gives its own)."""
+    client = client or client_for(params)
     want = None
     if params["storage_account"]:
         want = darwin_api.expected(params["storage_account"], params["tenant_id"], params["prefix"], params["write"])
@@ -197,28 +208,40 @@ def run(params: dict) -> dict:
     return dict(changed=False, **found)
 
 
+def respond(params: dict, client=None) -> tuple[dict, list[str]]:
+    """(the task's result, its warnings): V7's side, or the failure (errors.failure_result) with
+    what to do. Every text is said with the caller's option names, the API key scrubbed."""
+    secrets = (params["api_key"],)
+
+    def say(text: str) -> str:
+        return scrub(rename_options(text, params["option_names"] or {}), secrets)
+
+    problems = inputs_problems(params)
+    if problems:
+        err = AzureConfigError("Invalid options: " + "; ".join(problems) + ". Nothing was sent to V7.", code="InvalidInput")
+        return failure_result(err, secrets, say), []
+    try:
+        result = run(params, client)
+    except AzureApiError as err:  # a DarwinApiError, mostly
+        return failure_result(err, secrets, say), []
+    except Exception as exc:  # noqa: BLE001 - say what happened, the key scrubbed
+        err = AzureApiError(f"Unexpected error reading V7's storage integrations: {type(exc).__name__}: {exc}",
+                            code="UnexpectedError")
+        return failure_result(err, secrets, say, exception=traceback.format_exc()), []
+    result["msg"] = say(result["msg"])
+    warnings = [result["msg"]] if result.get("state") in (darwin_api.MISMATCH, darwin_api.NOT_YET) else []
+    return result, warnings
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = dict(module.params)
     params["base_url"] = params["base_url"] or v7.API_BASE_URL
-    secret = params["api_key"]
-
-    def say(text: str) -> str:
-        return scrub(rename_options(text, params["option_names"] or {}), (secret,))
-
-    problems = inputs_problems(params)
-    if problems:
-        module.fail_json(msg=say("Invalid options: " + "; ".join(problems) + ". Nothing was sent to V7."))
-    try:
-        result = run(params)
-    except darwin_api.DarwinApiError as err:
-        module.fail_json(msg=say(str(err)), status=err.status)
-    except Exception as exc:  # noqa: BLE001 - say what happened, the key scrubbed
-        module.fail_json(msg=say(f"Unexpected error reading V7's storage integrations: {type(exc).__name__}: {exc}"),
-                         exception=say(traceback.format_exc()))
-    if result.get("state") in (darwin_api.MISMATCH, darwin_api.NOT_YET):
-        module.warn(say(result["msg"]))
-    result["msg"] = say(result["msg"])
+    result, warnings = respond(params)
+    for warning in warnings:
+        module.warn(warning)
+    if result.get("failed"):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

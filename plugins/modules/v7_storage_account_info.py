@@ -403,7 +403,7 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils import accoun
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors_preflight as cp
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, limits_message, plan, validate_goal
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.cors import account_problem, has_blob_service, limits_message, plan, validate_goal
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import InputError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
@@ -503,7 +503,7 @@ def account_info(module: AzureModule, account=None) -> dict:
         return finish(module, dict(readiness.not_found(account.missing("account").message), v7_roles=None, blob_cors=None,
                                    cors_preflight=None))
     wanted = list(dict.fromkeys(params["containers"]))
-    if found.get("kind") == "FileStorage":
+    if not has_blob_service(found.get("kind")):
         containers = {c: False for c in wanted}  # no Blob service: Azure refuses to even look
     else:
         containers = {c: account.container(c) is not None for c in wanted}

@@ -185,9 +185,9 @@ removed:
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, raise_problems
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import NOTHING_CHANGED, AzureApiError, raise_problems
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.module import STORAGE_ACCOUNT_OPTIONS, AzureModule
-from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NOTHING_CHANGED, NotFound
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NotFound, require_blob_service
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.validation import (
     container_name_problem, principal_id_problem, settings_problems, storage_account_problems)
 
@@ -220,11 +220,7 @@ def check_inputs(module: AzureModule) -> None:
 def check_targets_exist(account, containers: list[str], created: list[str], check_mode: bool) -> None:
     """Fails once, naming every missing target, before anything is written. In check mode the
     containers an earlier task creates (``created``) count as there."""
-    found = account.require()
-    if found.get("kind") == "FileStorage":
-        raise AzureApiError(
-            f"The storage account {account.name} is a FileStorage account, which has no Blob service for V7 to use; "
-            f"use a StorageV2 or BlockBlobStorage account. {NOTHING_CHANGED}", code="FeatureNotSupportedForAccount")
+    require_blob_service(account)
     skip = set(created) if check_mode else set()
     missing = [name for name in dict.fromkeys(containers) if name not in skip and account.container(name) is None]
     if missing:

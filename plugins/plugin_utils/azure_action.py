@@ -23,6 +23,7 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action.normal import ActionModule as NormalAction
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import clients, module as azure_module
+from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, failure_result
 
 # Imported when Ansible first loads one of these action plugins, which its linear and free
 # strategies do in the process that forks the workers: every worker starts with the SDK loaded.
@@ -138,7 +139,7 @@ class AzureModuleAction(NormalAction):
         except ModuleExit as done:
             result.update(done.result)
         else:
-            result.update(failed=True, msg=f"{self.MODULE} ended without a result")
+            result.update(failure_result(AzureApiError(f"{self.MODULE} ended without a result", code="UnexpectedError")))
         finally:
             azure_module.IN_WORKER.reset(token)
         return result

@@ -319,6 +319,16 @@ def azure_auth_problems(auth: Any) -> list[str]:
     return problems
 
 
+def secret_values(host_vars: Mapping[str, Any]) -> list[str]:
+    """The secrets among a host's v7_* variables (V7's API key, v7_azure_auth's no_log options),
+    so that no message about them can repeat one."""
+    auth = host_vars.get("v7_azure_auth")
+    auth = auth if isinstance(auth, Mapping) else {}
+    found = [host_vars.get("v7_api_key")] + [auth.get(name) for name, spec in AUTH_ARGUMENT_SPEC.items()
+                                             if spec.get("no_log")]
+    return [str(value) for value in found if value not in (None, "")]
+
+
 def v7_api_check(host_vars: Mapping[str, Any], environ: Mapping[str, str]) -> dict:
     """Whether verify reads V7's side: only with a V7 API key (v7_api_key, or V7_API_KEY as AWX's
     credential type injects it). Says which, never the key."""
@@ -409,12 +419,12 @@ def roles_change(info: Mapping[str, Any]) -> bool:
 
 
 def cors_change(account: Mapping[str, Any], info: Mapping[str, Any]) -> bool:
-    """Whether v7_blob_cors has something to do, from the rules the account read found (unknown
-    rules count as a change), for the account's own methods (GET alone for a read-only integration)."""
-    rules = (info.get("blob_cors") or {}).get("rules")
+    """Whether v7_blob_cors has something to do: v7_storage_account_info's prediction (its
+    ``blob_cors.up_to_date``, from the same cors.plan v7_blob_cors runs, with the origins and methods
+    the role passes both). No prediction (rules not read) counts as a change."""
     if not account["origins"]:
         return False
-    return rules is None or bool(_missing_cors(account, rules))
+    return (info.get("blob_cors") or {}).get("up_to_date") is not True
 
 
 def _missing_cors(account: Mapping[str, Any], rules: Iterable[Mapping[str, Any]]) -> list:

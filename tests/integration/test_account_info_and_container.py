@@ -311,8 +311,8 @@ CONTAINER_FAILURES = {
          "subscription_id. Nothing was changed."], 404, "ResourceGroupNotFound"),
     "container: FileStorage": Failure(
         "default", container_task("container: FileStorage", "contosofiles", "photos"),
-        ["Storage account contosofiles is a FileStorage account: it has no Blob service, so it cannot hold blob "
-         "containers", "Nothing was changed."], None, "FeatureNotSupportedForAccount"),
+        ["Storage account contosofiles cannot be used by V7: kind FileStorage (sku Premium_LRS) has no Blob service",
+         "Nothing was changed."], None, "FeatureNotSupportedForAccount"),
 }
 AUDITOR_PREVIEW = container_task("the auditor previews a container", "contosoimages", "auditor-made",
                                  check_mode=True, diff=True)

@@ -142,9 +142,9 @@ FAILURES = {
          "#5 (https://darwin.v7labs.com) [to be added]", "Nothing was changed", "purge: true"]),
     "FileStorage account of the default world": Failure(
         "contosofiles", None,
-        ["Storage account contosofiles cannot carry V7's CORS rules: kind FileStorage", "has no Blob service"]),
+        ["Storage account contosofiles cannot be used by V7: kind FileStorage", "has no Blob service"]),
     "premium page blob account": Failure(
-        "stpremium", [], ["Storage account stpremium cannot carry V7's CORS rules", "premium sku Premium_LRS"],
+        "stpremium", [], ["Storage account stpremium cannot be used by V7", "premium sku Premium_LRS"],
         sku="Premium_LRS"),
     "missing account": Failure(
         "stnosuch", None,

@@ -563,7 +563,7 @@ def test_missing_account_resource_group_and_containers_are_named_before_any_writ
     )
     assert "images," not in messages["no containers"] and "Nothing was changed" in messages["no containers"]
     assert run.task("no containers")["error_code"] == "ContainerNotFound"
-    assert "contosofiles is a FileStorage account" in messages["no blob service"]
+    assert "Storage account contosofiles cannot be used by V7: kind FileStorage" in messages["no blob service"]
     assert run.task("absent, no subscription")["error_code"] == "SubscriptionNotFound"
     assert "subscription_id" in messages["absent, no subscription"]
     assert [e for e in emulator.log(since=start) if e["write"]] == []

@@ -73,3 +73,34 @@ def test_the_role_page_documents_each_entry_point(site, entry_point):
 def test_the_index_links_every_module_and_the_role(site):
     index = site["pages"]["index.html"]
     assert not [p for p in [*(f"{m}_module.html" for m in MODULES), f"{ROLE}_role.html"] if f'href="{p}"' not in index]
+
+
+AZURE_MODULES = ["v7_service_principal", "v7_storage_roles", "v7_blob_cors", "v7_storage_account_info",
+                 "v7_blob_container"]
+CONTROLLER_MODULES = ["v7_account_inputs", "v7_account_verdict", "v7_activation"]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_module_says_honestly_where_it_runs_and_what_it_needs(module_docs, module):
+    """The attributes doc fragment's variants: what a module talks to, where it runs, and the
+    packages it really imports."""
+    doc = module_docs[module]
+    attributes = doc["attributes"]
+    platform = " ".join(attributes["platform"]["details"])
+    requirements = " ".join(doc.get("requirements") or [])
+    packages = [r.split()[0] for r in doc.get("requirements") or []]
+    if module in AZURE_MODULES:
+        assert "talks to Azure over HTTPS" in platform and "azure-identity" in requirements
+        assert attributes["action_group"]["support"] == "full" and "action" not in attributes
+    elif module in CONTROLLER_MODULES:
+        assert "on the Ansible controller only" in platform and "no Azure SDK" in platform
+        assert attributes["action"]["support"] == "full" and "action_group" not in attributes
+        assert not requirements
+    else:
+        assert module == "v7_darwin_storage_info"
+        assert "talks to V7's API" in platform and "Azure SDK" not in platform
+        assert packages == ["python", "azure-core", "requests"]
+    writes = module in ("v7_service_principal", "v7_storage_roles", "v7_blob_cors", "v7_blob_container", "v7_activation")
+    assert attributes["check_mode"]["support"] == "full"
+    assert attributes["diff_mode"]["support"] == ("full" if writes else "N/A")
+    assert attributes["idempotent"]["support"] == "full"

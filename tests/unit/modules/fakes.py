@@ -24,6 +24,11 @@ ACCOUNT = "acme1"
 PRINCIPAL = "5f3c8a1e-2b4d-4e6f-8a9b-0c1d2e3f4a5b"
 OTHER_PRINCIPAL = "11111111-2222-3333-4444-555555555555"
 ACCOUNT_SCOPE = ra.account_scope(SUB, RG, ACCOUNT)
+# What every module says of a FileStorage account (resources.require_blob_service).
+FILE_STORAGE_REFUSAL = (
+    f"Storage account {ACCOUNT} cannot be used by V7: kind FileStorage (sku Premium_LRS) has no Blob service. V7 needs "
+    "an account with a Blob service that supports CORS: general-purpose v2 (StorageV2) with a Standard SKU, "
+    "BlockBlobStorage or BlobStorage.")
 
 # ------------------------------------------------------------------ the module
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import ACCOUNT, FakeAccount, account_body, api_error, container_body, fake_module
+from fakes import ACCOUNT, FILE_STORAGE_REFUSAL, FakeAccount, account_body, api_error, container_body, fake_module
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, InputError
@@ -163,7 +163,7 @@ def test_file_storage_account_has_no_blob_service(state):
     with pytest.raises(AzureApiError) as caught:
         run(account, state=state, metadata=MARKER)
     assert caught.value.code == "FeatureNotSupportedForAccount"
-    assert f"Storage account {ACCOUNT} is a FileStorage account" in str(caught.value)
+    assert str(caught.value) == FILE_STORAGE_REFUSAL
     assert account.reads == ["read"] and account.writes == []
 
 

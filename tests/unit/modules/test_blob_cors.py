@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from fakes import ACCOUNT, FakeAccount, account_body, api_error, fake_module, rule
+from fakes import ACCOUNT, FILE_STORAGE_REFUSAL, RG, SUB, FakeAccount, account_body, api_error, fake_module, rule
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import cors, v7
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import AzureApiError, InputError
 from ansible_collections.v7labs.azure_storage.plugins.module_utils.resources import NotFound
 from ansible_collections.v7labs.azure_storage.plugins.modules import v7_blob_cors as module
 from ansible_collections.v7labs.azure_storage.plugins.modules import v7_storage_account_info as info
+from ansible_collections.v7labs.azure_storage.plugins.plugin_utils import storage_integration as si
 
 V7 = v7.ORIGIN
 IRL = "https://darwin.irl.v7labs.com"
@@ -166,7 +167,10 @@ def test_account_that_cannot_carry_cors(kind, sku, needle):
     with pytest.raises(AzureApiError) as caught:
         run(account)
     assert caught.value.code == "FeatureNotSupportedForAccount"
-    assert f"Storage account {ACCOUNT} cannot carry V7's CORS rules" in str(caught.value) and needle in str(caught.value)
+    assert str(caught.value).startswith(f"Storage account {ACCOUNT} cannot be used by V7: kind {kind} ")
+    assert needle in str(caught.value)
+    if kind == "FileStorage":
+        assert str(caught.value) == FILE_STORAGE_REFUSAL
     assert account.reads == ["read"] and account.writes == []
 
 
@@ -247,6 +251,11 @@ def test_argument_spec_defaults_are_v7s_facts():
     assert all(isinstance(spec[o]["default"], list) for o in ("origins", "methods", "allowed_headers", "exposed_headers"))
 
 
+# An inventory host of the storage_integration role that V7 writes to (GET and PUT by default).
+ROLE_HOST = {"v7_tenant_id": "11111111-1111-4111-8111-111111111111", "v7_subscription_id": SUB,
+             "v7_resource_group": RG, "v7_team": "Contoso Vision", "v7_write": True, "v7_prefix": "images/v7"}
+
+
 @pytest.fixture
 def reloaded():
     """Reload modules after V7's facts were changed; restore them exactly afterwards (the same
@@ -264,9 +273,10 @@ def reloaded():
         mod.__dict__.update(namespace)
 
 
-def test_a_changed_v7_default_is_followed_by_the_plan_and_the_prediction(monkeypatch, reloaded):
+def test_a_changed_v7_default_is_followed_by_the_plan_the_prediction_and_the_role(monkeypatch, reloaded):
     """With V7 also asking for HEAD, the guide's rules no longer meet the goal: v7_blob_cors adds a
-    HEAD rule, and v7_storage_account_info predicts exactly that change."""
+    HEAD rule, v7_storage_account_info predicts exactly that change with the options the role gives
+    it, and the role's verdict therefore runs v7_blob_cors (change_cors)."""
     monkeypatch.setattr(v7, "CORS_METHODS", ("GET", "PUT", "HEAD"))
     reloaded(cors, module, info)
     assert module.ARGUMENT_SPEC["methods"]["default"] == ["GET", "PUT", "HEAD"]
@@ -278,18 +288,28 @@ def test_a_changed_v7_default_is_followed_by_the_plan_and_the_prediction(monkeyp
     # compared as results: the reloaded cors module has its own CorsRule class
     assert [(w, results(rules)) for w, rules in writer.writes] == [("set_cors_rules", results(GUIDE + [head]))]
 
+    # the role: its account (the methods it passes both modules) and its preflight read
+    account = si.check_account_vars(ROLE_HOST, ACCOUNT)
+    assert account["cors_methods"] == ["GET", "PUT", "HEAD"]
     reader = FakeAccount(account_body(), cors=GUIDE)
-    predicted = info.account_info(fake_module(info.ARGUMENT_SPEC), reader)
+    predicted = info.account_info(fake_module(info.ARGUMENT_SPEC, v7_origins=account["origins"],
+                                              v7_cors_methods=account["cors_methods"]), reader)
     assert predicted["blob_cors"]["up_to_date"] is False
     assert predicted["blob_cors"]["added"] == result["added"] and predicted["blob_cors"]["removed"] == []
     assert reader.writes == []
+    assert si.cors_change(account, predicted) is True
 
 
 def test_v7_defaults_are_back_after_the_reload_test():
-    """The reload above must not leak: the guide's rules meet the default goal again."""
+    """The reload above must not leak: the guide's rules meet the default goal again, and the role
+    skips v7_blob_cors on the prediction."""
     assert module.ARGUMENT_SPEC["methods"]["default"] == ["GET", "PUT"]
     result, _module = run(FakeAccount(account_body(), cors=GUIDE))
     assert result["changed"] is False
+    account = si.check_account_vars(ROLE_HOST, ACCOUNT)
+    predicted = info.account_info(fake_module(info.ARGUMENT_SPEC, v7_origins=account["origins"],
+                                              v7_cors_methods=account["cors_methods"]), FakeAccount(account_body(), cors=GUIDE))
+    assert predicted["blob_cors"]["up_to_date"] is True and si.cors_change(account, predicted) is False
 
 
 # ---------------------------------------------------------------- the browsers' CORS preflight

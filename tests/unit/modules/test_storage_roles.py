@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import (ACCOUNT, ACCOUNT_SCOPE, ALREADY_200, EXISTS_UNLISTED, OTHER_PRINCIPAL, PRINCIPAL, SUB, FakeAccount,
-                   account_body, api_error, assignment, container_body, fake_module)
+from fakes import (ACCOUNT, ACCOUNT_SCOPE, ALREADY_200, EXISTS_UNLISTED, FILE_STORAGE_REFUSAL, OTHER_PRINCIPAL, PRINCIPAL, SUB,
+                   FakeAccount, account_body, api_error, assignment, container_body, fake_module)
 
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import role_assignments as ra
 from ansible_collections.v7labs.azure_storage.plugins.module_utils import v7
@@ -350,8 +350,7 @@ def test_file_storage_account_is_refused_before_any_write():
     with pytest.raises(AzureApiError) as caught:
         run(account)
     assert caught.value.code == "FeatureNotSupportedForAccount"
-    assert "FileStorage account, which has no Blob service" in str(caught.value)
-    assert str(caught.value).endswith("Nothing was changed.") and account.writes == []
+    assert str(caught.value) == FILE_STORAGE_REFUSAL and account.writes == []
 
 
 @pytest.mark.parametrize(

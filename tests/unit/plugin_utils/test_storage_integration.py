@@ -303,12 +303,21 @@ def test_cors_for_get_only_is_enough_for_a_read_only_integration():
     held = [_assignment(ACCOUNT_SCOPE, v7.READER), _assignment(ACCOUNT_SCOPE, v7.DELEGATOR)]
     found = info(roles={"assignments": held, "to_create": [], "to_remove": []}, cors={"rules": GET_ONLY})
     assert si.account_state(read_only(), found, {"object_id": OID})["state"] == si.READY
-    assert not si.cors_change(read_only(), found)
     # the user asked for PUT too, or V7 writes: GET alone is short
-    assert si.cors_change(read_only(v7_cors_methods=["GET", "PUT"]), found)
     lacks = si.account_state(checked(), found, {"object_id": OID})["lacks"]
     assert f"the Blob CORS rules do not let {v7.ORIGIN} send PUT requests" in lacks
-    assert si.cors_change(checked(), info(cors=None))
+
+
+@pytest.mark.parametrize(("prediction", "change"), [
+    ({"rules": GET_ONLY, "up_to_date": True}, False),
+    ({"rules": GET_ONLY, "up_to_date": False}, True),
+    # the rules could not be read (or the account has no Blob CORS): v7_blob_cors runs and says why
+    (None, True),
+])
+def test_the_cors_step_runs_on_the_info_modules_prediction(prediction, change):
+    """The role does not judge the rules again: v7_storage_account_info's blob_cors.up_to_date (the
+    plan v7_blob_cors itself runs) decides (tests/unit/modules/test_blob_cors.py changes a default)."""
+    assert si.cors_change(read_only(), info(cors=prediction)) is change
 
 
 def test_a_read_only_integration_needs_no_contributor_and_no_container():
