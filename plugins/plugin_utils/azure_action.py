@@ -13,6 +13,7 @@ everywhere when the controller's environment sets V7LABS_AZURE_STORAGE_MODULE_PR
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -28,6 +29,9 @@ from ansible_collections.v7labs.azure_storage.plugins.module_utils.errors import
 # Imported when Ansible first loads one of these action plugins, which its linear and free
 # strategies do in the process that forks the workers: every worker starts with the SDK loaded.
 SDK_LOADED = clients.preload_sdk()
+# ...and what is loaded so far is kept out of the garbage collector's walks: a worker's collector
+# would otherwise write to every object's header and so copy each page it shares with that process.
+gc.freeze()
 
 _COLLECTION = "ansible_collections.v7labs.azure_storage.plugins.modules."
 MODULE_PROCESS_SWITCH = "V7LABS_AZURE_STORAGE_MODULE_PROCESS"
