@@ -49,3 +49,27 @@ def test_the_generated_changelog_in_the_tree_is_up_to_date(tmp_path: Path, name:
     checked([str(BIN / "antsibull-changelog"), "generate"], cwd=copy, env=offline_env())
     assert (ROOT / name).read_text(encoding="utf-8") == (copy / name).read_text(encoding="utf-8"), (
         f"{name} differs from what antsibull-changelog generates: run antsibull-changelog generate")
+
+
+def _released_names() -> set[tuple[str, str]]:
+    """(kind, name) of every module and plugin a release of changelog.yaml names as new."""
+    names = set()
+    for release in releases().values():
+        names |= {("module", m["name"]) for m in release.get("modules") or []}
+        for kind, plugins in (release.get("plugins") or {}).items():
+            names |= {(kind, p["name"]) for p in plugins}
+        for kind, objects in (release.get("objects") or {}).items():
+            names |= {(kind, o["name"]) for o in objects}
+    return names
+
+
+def _shipped() -> set[tuple[str, str]]:
+    shipped = {("module", p.stem) for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__"}
+    shipped |= {("inventory", p.stem) for p in (ROOT / "plugins" / "inventory").glob("*.py") if p.stem != "__init__"}
+    shipped |= {("filter", p.stem) for p in (ROOT / "plugins" / "filter").glob("*.yml")}
+    return shipped
+
+
+def test_every_module_and_plugin_is_in_a_release():
+    """A tarball named after the latest release holds nothing that release does not list."""
+    assert _shipped() - _released_names() == set()
