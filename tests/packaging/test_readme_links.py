@@ -40,10 +40,19 @@ def test_the_readme_links_each_page_that_left_it(page: str):
     assert f"]({page})" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("heading", ["The Azure emulator", "Control API", "Seeding state", "Performance",
+@pytest.mark.parametrize("heading", ["The Azure emulator", "Control API", "Seeding state",
                                      "What `make test` runs", "Fidelity"])
 def test_development_material_is_not_in_the_readme(heading: str):
     assert not re.search(rf"^#+ {re.escape(heading)}", (ROOT / "README.md").read_text(encoding="utf-8"), re.M)
+
+
+def test_the_performance_section_is_a_user_s_summary_of_the_benchmark():
+    """What a user wants to know (before / after, with the command that measured it) and no more:
+    how the benchmark works stays in docs/benchmark.md."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Performance\n(.*?)(?=^## )", readme, re.M | re.S).group(1)
+    assert len(section.strip().splitlines()) <= 25
+    assert "python -m tests.bench" in section and "](docs/benchmark.md)" in section
 
 
 def test_galaxy_yml_points_users_at_the_documentation_and_repository():
