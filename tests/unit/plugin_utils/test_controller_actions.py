@@ -27,7 +27,11 @@ HELD = [{"scope": ACCOUNT_SCOPE, "role_definition_id": f"/providers/Microsoft.Au
 def action(plugin, *, check=False, diff=False):
     """The action plugin as Ansible builds it for a task, on a stub task (no connection)."""
     task = SimpleNamespace(check_mode=check, diff=diff, args={})
-    return plugin.ActionModule(task, None, None, None, SimpleNamespace(template=lambda value: value))
+    built = plugin.ActionModule(task, None, None, None, SimpleNamespace(template=lambda value: value), None)
+    # ansible-core 2.21 adds a host to a group through the running task's context: recorded here
+    built.add_group = lambda name, parent_group_names=None: built.groups_added.append((name, parent_group_names))
+    built.groups_added = []
+    return built
 
 
 def account(name="acct1", **overrides):
