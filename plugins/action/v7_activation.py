@@ -15,9 +15,11 @@ ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},
     "write": {"type": "bool", "default": True},
 }
+# The registered results that carry an account's state: the verdict after the writes, or the
+# preflight's for an account that needed none.
+FINAL_STEPS = ("__v7_state", "__v7_verdict")
 # The registered results of the role's steps, latest first: the first failed one says why an
 # account stopped.
-FINAL_STEPS = ("__v7_state", "__v7_verdict")
 STEPS = ("__v7_state", "__v7_cors", "__v7_roles", "__v7_container", "__v7_principal_created", "__v7_verdict",
          "__v7_info")
 
@@ -50,7 +52,6 @@ class ActionModule(ControllerAction):
                         {"storage_account": host, "state": si.FAILED, "why": [why]})
                 continue
             account = inputs["account"]
-            # the verdict after the writes, or the preflight's for an account that needed none
             state = next((r for r in (_get(host_vars, step) for step in FINAL_STEPS) if r and "state" in r), None)
             failure = None
             if state is None:

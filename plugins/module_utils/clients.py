@@ -318,9 +318,9 @@ def preload_sdk() -> bool:
         from azure.mgmt.storage import StorageManagementClient
     except ImportError:
         return False
-    options = {"base_url": "https://management.invalid"}
-    storage = StorageManagementClient(_NoCredential(), "00000000-0000-0000-0000-000000000000", **options)
-    authz = AuthorizationManagementClient(_NoCredential(), "00000000-0000-0000-0000-000000000000", **options)
+    subscription, options = "00000000-0000-0000-0000-000000000000", {"base_url": "https://management.invalid"}
+    storage = StorageManagementClient(_NoCredential(), subscription, **options)
+    authz = AuthorizationManagementClient(_NoCredential(), subscription, **options)
     for client, groups in ((storage, ("storage_accounts", "blob_services", "blob_containers")),
                            (authz, ("permissions", "role_assignments"))):
         for group in groups:

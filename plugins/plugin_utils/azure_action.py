@@ -57,7 +57,6 @@ class WorkerModule:
 
     def __init__(self, name: str, args: dict, check_mode: bool, diff: bool, *, argument_spec: dict,
                  supports_check_mode: bool = False, **kwargs) -> None:
-        self._name = name
         self.check_mode = check_mode
         self._diff = diff
         self._warnings: list[str] = []
